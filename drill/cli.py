@@ -1,0 +1,173 @@
+"""The ``drill`` command line.
+
+Exit status: 0 success; 1 a drill, budget or check failed; 2 bad input (nothing was mutated);
+130 interrupted (after rollback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from typing import Any
+
+import yaml
+
+from drill.config import LoadedConfig, load_config
+from drill.errors import DrillError, InvalidInput
+
+TARGETS = ("sandbox", "localstack", "aws")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"drill: error: {message}\n")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="policy config (default: config/portforge.yaml)")
+    common.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override any config value (repeatable)")
+    common.add_argument("--target", choices=TARGETS, default="sandbox",
+                        help="where to act; its profile in config/profiles applies (default: sandbox)")
+    common.add_argument("--no-profile", action="store_true", help="use the policy's own values only")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(prog="drill", description=(
+        "DR drill harness: run a DR policy's checklist as Gherkin scenarios against a target, "
+        "measure RTO and RPO from real traffic and writes, and write a drill report."))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    cfg = sub.add_parser("config", help="check or show the policy config")
+    cfg_sub = cfg.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    cfg_sub.add_parser("check", parents=[common], help="validate; one line and exit 2 on a problem")
+    show = cfg_sub.add_parser("show", parents=[common], help="print the resolved config (YAML or --json)")
+    show.add_argument("--json", action="store_true")
+
+    sb = sub.add_parser("sandbox", help="the local two-region twin")
+    sb_sub = sb.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    sb_up = sb_sub.add_parser("up", parents=[common], help="start it in the background; returns when healthy")
+    sb_up.add_argument("--posture", choices=("policy", "as-is"), default=None,
+                       help="policy: the policy's setup with section-7 gaps fixed (default); "
+                            "as-is: the five known gaps reproduced")
+    sb_up.add_argument("--json", action="store_true")
+    st = sb_sub.add_parser("status", help="health of every part")
+    st.add_argument("--json", action="store_true")
+    sb_sub.add_parser("down", help="stop it; leaves no process, port or temp dir")
+
+    run = sub.add_parser("run", parents=[common], help="run the drill scenarios of a cadence and write a report")
+    run.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="quarterly")
+    run.add_argument("--reports", metavar="DIR", default=None, help="where reports land (default: reports/)")
+    run.add_argument("-k", dest="select", metavar="EXPR", default=None, help="pytest -k scenario filter")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig:
+    profile = None if args.no_profile else args.target
+    return load_config(args.config, profile, args.overrides)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if args.action == "check":
+        cfg = loaded.config
+        print(f"{loaded.path}: ok ({cfg.policy.name}: {cfg.regions.primary.name} -> {cfg.regions.dr.name}, "
+              f"RTO {cfg.budgets.rto_s:.0f} s, RPO rds {cfg.budgets.rpo_s.get('rds')} s; "
+              f"profile {loaded.profile or 'none'}, {len(loaded.overrides)} overrides)")
+        return 0
+    data = loaded.config.model_dump(mode="json")
+    data["_applied"] = loaded.applied()
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _print_status(state: dict[str, Any], as_json: bool) -> None:
+    keys = ("healthy", "parts", "aws_endpoint", "edge_url", "kubeconfig", "mysql", "slack_sink",
+            "control_url", "posture", "timings", "applied", "runtime_dir", "pid")
+    view = {k: state.get(k) for k in keys}
+    if as_json:
+        print(json.dumps(view, indent=2, default=str))
+        return
+    print(f"sandbox: {'healthy' if state.get('healthy') else 'UNHEALTHY'} (posture {state.get('posture')}, "
+          f"pid {state.get('pid')})")
+    for name, part in (state.get("parts") or {}).items():
+        print(f"  {'ok ' if part['healthy'] else 'BAD'} {name:22} {part['detail']}")
+    print(f"  aws endpoint  {state.get('aws_endpoint')}")
+    print(f"  edge          {state.get('edge_url')}  (send Host: api.<domain>)")
+    print(f"  kubeconfig    {state.get('kubeconfig')}")
+    mysql = state.get("mysql") or {}
+    print("  mysql         " + ", ".join(f"{r} {m['host']}:{m['port']}" for r, m in mysql.items()))
+    print(f"  slack sink    {state.get('slack_sink')}")
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox import lifecycle
+
+    if args.action == "up":
+        loaded = _load(args)
+        state, started = lifecycle.up(loaded, args.posture)
+        live = lifecycle.status() or state
+        if not args.json:
+            total = (state.get("timings") or {}).get("total")
+            print(("started" if started else "already running") +
+                  (f" in {total:.1f} s" if started and total else ""))
+        _print_status(live, args.json)
+        return 0 if live.get("healthy") else 1
+    if args.action == "status":
+        state = lifecycle.status()
+        if state is None:
+            if args.json:
+                print(json.dumps({"healthy": False, "running": False}))
+            else:
+                print("sandbox: not running")
+            return 1
+        _print_status(state, args.json)
+        return 0 if state.get("healthy") else 1
+    stopped = lifecycle.down()
+    print("sandbox: stopped" if stopped else "sandbox: not running")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from drill.runner import run_drill
+
+    loaded = _load(args)
+    return run_drill(loaded, target=args.target, cadence=args.cadence, reports_dir=args.reports,
+                     select=args.select)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `drill ... | head` ends quietly
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "config":
+            return cmd_config(args)
+        if args.command == "sandbox":
+            return cmd_sandbox(args)
+        if args.command == "run":
+            return cmd_run(args)
+    except InvalidInput as exc:
+        print(f"drill: error: {exc}", file=sys.stderr)
+        return 2
+    except DrillError as exc:
+        print(f"drill: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("drill: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

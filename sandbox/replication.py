@@ -1,0 +1,249 @@
+"""DynamoDB global-table and S3 CRR replication, carried through the AWS API.
+
+Both workers deliver each change ``delay_s`` after they first see it, keep order, hold what
+they have while paused or while the source region is cut off (it is delivered on heal, as
+global tables and CRR catch up), and work in either direction, so failback reuses them.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+REP_REGION = "aws:rep:updateregion"
+REP_TIME = "aws:rep:updatetime"
+
+
+class _Worker:
+    def __init__(self, name: str, delay_s: float, poll_s: float):
+        self.name = name
+        self.delay_s = delay_s
+        self.poll_s = poll_s
+        self.paused = False
+        self.cut_regions: set[str] = set()
+        self.applied = 0
+        self.errors = 0
+        self.last_error = ""
+        self._queue: collections.deque[tuple[float, Any]] = collections.deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"repl-{name}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def enqueue(self, item: Any) -> None:
+        with self._lock:
+            self._queue.append((time.monotonic(), item))
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def _source_region(self, item: Any) -> str:
+        raise NotImplementedError
+
+    def _apply(self, item: Any) -> None:
+        raise NotImplementedError
+
+    def _poll(self) -> None:
+        """Find new changes and enqueue them."""
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                self._poll()
+            except Exception as exc:  # the source may be unreachable; keep what is queued
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            self._drain()
+
+    def _drain(self) -> None:
+        held: list[tuple[float, Any]] = []
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                seen, item = self._queue[0]
+                if self.paused:
+                    break
+                if time.monotonic() < seen + self.delay_s:
+                    break
+                self._queue.popleft()
+            if self._source_region(item) in self.cut_regions:
+                held.append((seen, item))
+                continue
+            try:
+                self._apply(item)
+                self.applied += 1
+            except Exception as exc:
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+                held.append((seen, item))
+                break
+        if held:
+            with self._lock:
+                self._queue.extendleft(reversed(held))
+
+    def status(self) -> dict[str, Any]:
+        return {"delay_s": self.delay_s, "paused": self.paused, "cut": sorted(self.cut_regions),
+                "pending": self.pending(), "applied": self.applied, "errors": self.errors,
+                "last_error": self.last_error}
+
+
+class DynamoReplicator(_Worker):
+    """Follows each replicated table's stream in every region and applies to the others."""
+
+    def __init__(self, client: Callable[[str, str], Any], regions: list[str], tables: list[str],
+                 delay_s: float, poll_s: float):
+        super().__init__("dynamodb", delay_s, poll_s)
+        self.client = client
+        self.regions = regions
+        self.tables = tables
+        self._iters: dict[tuple[str, str, str], str | None] = {}  # (region, table, shard) -> iterator
+        self._streams: dict[tuple[str, str], tuple[str, list[str]] | None] = {}
+        self._last_discover = 0.0
+
+    def _discover(self) -> None:
+        for region in self.regions:
+            ddb = self.client("dynamodb", region)
+            for table in self.tables:
+                try:
+                    desc = ddb.describe_table(TableName=table)["Table"]
+                except Exception:
+                    self._streams[(region, table)] = None
+                    continue
+                arn = desc.get("LatestStreamArn")
+                replicas = [r["RegionName"] for r in desc.get("Replicas", [])]
+                if not arn or not replicas or not desc.get("StreamSpecification", {}).get("StreamEnabled"):
+                    self._streams[(region, table)] = None
+                    continue
+                self._streams[(region, table)] = (arn, replicas)
+        self._last_discover = time.monotonic()
+
+    def _poll(self) -> None:
+        if time.monotonic() - self._last_discover > 3.0:
+            self._discover()
+        for (region, table), stream in list(self._streams.items()):
+            if stream is None or region in self.cut_regions:
+                continue
+            arn, replicas = stream
+            streams = self.client("dynamodbstreams", region)
+            shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+            for shard in shards:
+                key = (region, table, shard["ShardId"])
+                it = self._iters.get(key)
+                if it is None:
+                    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                out = streams.get_records(ShardIterator=it, Limit=1000)
+                self._iters[key] = out.get("NextShardIterator")
+                for rec in out.get("Records", []):
+                    image = rec["dynamodb"].get("NewImage") or rec["dynamodb"].get("OldImage") or {}
+                    origin = image.get(REP_REGION, {}).get("S")
+                    if origin and origin != region:
+                        continue  # a replicated write: do not send it back
+                    for dest in replicas:
+                        if dest != region:
+                            self.enqueue((region, dest, table, rec))
+
+    def _source_region(self, item: Any) -> str:
+        return str(item[0])
+
+    def _apply(self, item: Any) -> None:
+        source, dest, table, rec = item
+        ddb = self.client("dynamodb", dest)
+        data = rec["dynamodb"]
+        if rec["eventName"] == "REMOVE":
+            ddb.delete_item(TableName=table, Key=data["Keys"])
+            return
+        image = dict(data["NewImage"])
+        image[REP_REGION] = {"S": source}
+        image[REP_TIME] = {"N": f"{time.time():.6f}"}
+        ddb.put_item(TableName=table, Item=image)
+
+
+class S3Replicator(_Worker):
+    """Cross-region replication per the source buckets' replication configuration."""
+
+    def __init__(self, client: Callable[[str, str], Any], pairs: dict[str, tuple[str, str, str]],
+                 delay_s: float, poll_s: float):
+        # pairs: bucket -> (its region, destination bucket, destination region), both directions
+        super().__init__("s3", delay_s, poll_s)
+        self.client = client
+        self.pairs = pairs
+        self._rules: dict[str, str | None] = {}
+        self._last_rules = 0.0
+        self._replicating: set[tuple[str, str]] = set()
+
+    def _load_rules(self) -> None:
+        for bucket, (region, _, _) in self.pairs.items():
+            try:
+                conf = self.client("s3", region).get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
+                rules = [r for r in conf.get("Rules", []) if r.get("Status") == "Enabled"]
+                dest = rules[0]["Destination"]["Bucket"].split(":::")[-1] if rules else None
+            except Exception:
+                dest = None
+            self._rules[bucket] = dest
+        self._last_rules = time.monotonic()
+
+    def on_put(self, bucket: str, key: str) -> None:
+        """Called by the emulator for every stored object (event-driven, like CRR)."""
+        if (bucket, key) in self._replicating:
+            return  # the replica write itself; replicas are not replicated again
+        if bucket in self.pairs:
+            self.enqueue((bucket, key))
+
+    def _poll(self) -> None:
+        if time.monotonic() - self._last_rules > 3.0:
+            self._load_rules()
+
+    def reconcile(self) -> int:
+        """Copy any object missing in the destination (startup and resume catch-up)."""
+        self._load_rules()
+        count = 0
+        for bucket, (region, _, dest_region) in self.pairs.items():
+            dest = self._rules.get(bucket)
+            if not dest:
+                continue
+            src_keys = _keys(self.client("s3", region), bucket)
+            dst_keys = _keys(self.client("s3", dest_region), dest)
+            for key, etag in src_keys.items():
+                if dst_keys.get(key) != etag:
+                    self.enqueue((bucket, key))
+                    count += 1
+        return count
+
+    def _source_region(self, item: Any) -> str:
+        return self.pairs[item[0]][0]
+
+    def _apply(self, item: Any) -> None:
+        bucket, key = item
+        if not self._rules:
+            self._load_rules()
+        dest = self._rules.get(bucket)
+        if not dest:
+            return
+        region, _, dest_region = self.pairs[bucket]
+        obj = self.client("s3", region).get_object(Bucket=bucket, Key=key)
+        body = obj["Body"].read()
+        self._replicating.add((dest, key))
+        try:
+            self.client("s3", dest_region).put_object(
+                Bucket=dest, Key=key, Body=body, ContentType=obj.get("ContentType", "binary/octet-stream"),
+                Metadata=obj.get("Metadata", {}))
+        finally:
+            self._replicating.discard((dest, key))
+
+
+def _keys(s3: Any, bucket: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            out[obj["Key"]] = obj["ETag"]
+    return out

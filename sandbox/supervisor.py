@@ -1,0 +1,448 @@
+"""The sandbox twin's supervisor process: starts every part, serves the control API, and
+tears everything down on SIGTERM/SIGINT (removing its runtime directory).
+
+Started by ``drill sandbox up`` as ``python -m sandbox.supervisor RUNTIME_DIR``; the resolved
+config arrives as RUNTIME_DIR/config.json. Progress and failures go to RUNTIME_DIR/state.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def port_taken(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+class Supervisor:
+    def __init__(self, rundir: Path):
+        from drill.config import Config
+
+        self.rundir = rundir
+        raw = json.loads((rundir / "config.json").read_text())
+        self.cfg = Config.model_validate(raw["config"])
+        self.applied = raw.get("applied", {})
+        self.posture = raw.get("posture") or self.cfg.sandbox.posture
+        self.host = self.cfg.sandbox.host
+        self.timings: dict[str, float] = {}
+        self.parts: dict[str, Any] = {}
+        self.servers: list[Any] = []
+        self.state: dict[str, Any] = {"pid": os.getpid(), "healthy": False, "phase": "starting",
+                                      "runtime_dir": str(rundir), "posture": self.posture,
+                                      "applied": self.applied, "started_at": time.time()}
+        self._stop = threading.Event()
+        self.events_path = rundir / "events.jsonl"
+        self._events_lock = threading.Lock()
+        self.secrets = {"admin_password": secrets.token_hex(12), "app_password": secrets.token_hex(12)}
+
+    # ------------------------------------------------------------------ helpers
+
+    def event(self, kind: str, **data: Any) -> None:
+        rec = {"at": time.time(), "event": kind, **data}
+        with self._events_lock, self.events_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    def save_state(self) -> None:
+        from sandbox.state import write_json_atomic
+
+        write_json_atomic(self.rundir / "state.json", self.state)
+
+    def port(self, name: str) -> int:
+        return int(getattr(self.cfg.sandbox.ports, name))
+
+    def timed(self, name: str, start: float) -> None:
+        self.timings[name] = round(time.monotonic() - start, 3)
+
+    @lru_cache(maxsize=None)  # noqa: B019 - one client per (service, region) for the process life
+    def client(self, service: str, region: str) -> Any:
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        return boto3.client(service, region_name=region, endpoint_url=self.aws_url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing",
+                            config=BotoConfig(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10,
+                                              max_pool_connections=50))
+
+    # ------------------------------------------------------------------ start
+
+    def start(self) -> None:
+        cfg = self.cfg
+        for name in cfg.sandbox.ports.model_fields:
+            port = self.port(name)
+            if port and port_taken(self.host, port):
+                raise SystemExit(f"sandbox.ports.{name}: port {port} on {self.host} is in use")
+        os.environ.update(AWS_ENV)
+        os.environ["MOTO_ACCOUNT_ID"] = cfg.sandbox.account_id
+        t0 = time.monotonic()
+
+        # RDS data plane, in parallel with the AWS control plane
+        from sandbox.mysql import RdsPair
+
+        self.rds = RdsPair(base=self.rundir / "mysql", database=cfg.rds.database,
+                           admin_user=cfg.sandbox.rds.admin_user, admin_password=self.secrets["admin_password"],
+                           app_user=cfg.sandbox.rds.app_user, app_password=self.secrets["app_password"],
+                           delay_s=cfg.sandbox.rds.replication_delay_s, host=self.host,
+                           ports=(self.port("mysql_primary"), self.port("mysql_replica")))
+        mysql_error: list[BaseException] = []
+
+        def start_mysql() -> None:
+            t = time.monotonic()
+            try:
+                self.rds.start()
+            except BaseException as exc:  # reported by the main thread
+                mysql_error.append(exc)
+            self.timed("mysql", t)
+
+        mysql_thread = threading.Thread(target=start_mysql, daemon=True)
+        mysql_thread.start()
+
+        t = time.monotonic()
+        from moto.server import ThreadedMotoServer
+
+        from sandbox import moto_ext
+
+        moto_ext.install()
+        aws_port = self.port("aws") or _free(self.host)
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
+        self.moto.start()
+        self.aws_url = f"http://{self.host}:{aws_port}"
+        self.timed("aws", t)
+
+        mysql_thread.join(timeout=60)
+        if mysql_error:
+            raise mysql_error[0]
+        if mysql_thread.is_alive():
+            raise TimeoutError("MariaDB pair did not start within 60 s")
+        primary, replica = self.rds.servers["primary"], self.rds.servers["dr"]
+        moto_ext.set_endpoint(cfg.regions.primary.name, cfg.rds.primary.id, self.host, primary.port)
+        moto_ext.set_endpoint(cfg.regions.dr.name, cfg.rds.replica.id, self.host, replica.port)
+        moto_ext.on_promote(self._on_promote)
+
+        t = time.monotonic()
+        from sandbox.provision import provision
+
+        self.inventory = provision(cfg, self.client, self.posture, rds_password=self.secrets["admin_password"])
+        self.timed("provision", t)
+        moto_ext.on_create_replica(self._on_create_replica)  # after the provisioner's own replica
+        self.secrets["secret_values"] = self.inventory.secret_values  # type: ignore[assignment]
+
+        self._start_data_plane()
+        t = time.monotonic()
+        deadline = time.monotonic() + 30
+        while not all(p["healthy"] for n, p in self.part_status().items() if n.startswith(("k8s", "services"))):
+            if time.monotonic() > deadline:
+                raise TimeoutError("clusters and services not ready within 30 s")
+            time.sleep(0.1)
+        self.checker.start()  # Route 53 starts checking once the targets are registered and ready
+        while not self.refresh_state()["healthy"]:
+            if time.monotonic() > deadline:
+                bad = [n for n, p in self.state["parts"].items() if not p["healthy"]]
+                raise TimeoutError(f"parts not healthy within 30 s: {', '.join(bad)}")
+            time.sleep(0.2)
+        self.timed("settle", t)
+        self.timed("total", t0)
+        self.state["phase"] = "running"
+        self.save_state()
+        self.event("sandbox_up", timings=self.timings)
+
+    def _start_data_plane(self) -> None:
+        cfg = self.cfg
+        from sandbox import moto_ext
+        from sandbox.httpserver import Server
+        from sandbox.k8s import Cluster, kubeconfig, make_app
+        from sandbox.replication import DynamoReplicator, S3Replicator
+        from sandbox.route53 import Edge, HealthChecker, Resolver
+        from sandbox.services import AlbApp, RegionServices
+        from sandbox.slack import SlackSink
+
+        t = time.monotonic()
+        self.regions: dict[str, RegionServices] = {}
+        for role in ("primary", "dr"):
+            server = self.rds.servers[role]
+            self.regions[role] = RegionServices(
+                cfg, role, (lambda s=server: (s.host, s.port)), cfg.sandbox.rds.app_user,
+                self.secrets["app_password"], self.client)
+
+        # Kubernetes: one API server per cluster
+        self.clusters: dict[str, Cluster] = {}
+        urls: dict[str, str] = {}
+        ns = cfg.app_namespace
+        for role in ("primary", "dr"):
+            cl = cfg.cluster(role)
+            svc = self.regions[role]
+            cidr = (cfg.network.primary if role == "primary" else cfg.network.dr).cidr.split("/")[0]
+            cluster = Cluster(cl.cluster, cfg.region_name(role), cl.version, "-".join(cidr.split(".")[:2]),
+                              cfg.eks.pods_per_node, cfg.sandbox.timing.pod_start_s,
+                              cfg.sandbox.timing.node_start_s, svc.service_up,
+                              self._desired_nodes(role))
+            for wl in cfg.workloads:
+                replicas = wl.replicas if role == "primary" else min(wl.replicas, cfg.eks.standby_replicas)
+                cluster.add_deployment(wl.deployment, ns, replicas, wl.name, wl.port)
+            for group in cfg.system_services.values():
+                for name in group:
+                    cluster.add_deployment(name, "kube-system", 1 if role == "primary" else 1, name, None)
+            for ing in cfg.ingresses:
+                cluster.add_simple("ingresses", ns, ing.name, {"spec": {"ingressClassName": "alb", "rules": [
+                    {"host": None if ing.host == "*" else ing.host, "http": {"paths": [
+                        {"path": "/", "pathType": "Prefix", "backend": {"service": {
+                            "name": ing.service, "port": {"number": ing.port}}}}]}}]}, "status": {}})
+            for cm in cfg.configmaps:
+                cluster.add_simple("configmaps", ns, cm, {"data": {"region": cfg.region_name(role)}})
+            svc.available = (lambda dep, c=cluster: c.available(dep, ns))
+            cluster.reconcile()
+            server = Server(make_app(cluster), self.host, self.port(f"k8s_{role}"), f"k8s-{role}")
+            self.servers.append(server)
+            self.clusters[role] = cluster
+            urls[cl.cluster] = server.url
+        (self.rundir / "kubeconfig").write_text(kubeconfig(urls))
+        threading.Thread(target=self._reconcile_loop, name="k8s-reconciler", daemon=True).start()
+        self.timed("kubernetes", t)
+
+        # ALBs per region
+        t = time.monotonic()
+        self.alb_ports: dict[str, int] = {}
+        self.alb_apps: dict[str, tuple[str, Any]] = {}
+        for alb in cfg.albs:
+            for role in ("primary", "dr"):
+                dns = self.inventory.albs[alb.name][role]
+                app = AlbApp(cfg, self.regions[role], alb.serves)
+                port = self.port(f"alb_{role}") if alb is cfg.albs[0] else 0
+                server = Server(app, self.host, port, f"alb-{alb.name}-{role}")
+                self.servers.append(server)
+                self.alb_ports[dns] = server.port
+                self.alb_apps[dns] = (cfg.region_name(role), app)
+        self.timed("services", t)
+
+        # Slack sink
+        t = time.monotonic()
+        self.slack = SlackSink(self.rundir / "slack.jsonl")
+        self.slack_server = Server(self.slack, self.host, self.port("slack"), "slack")
+        self.servers.append(self.slack_server)
+        self.timed("slack", t)
+
+        # Route 53: health checker and edge
+        t = time.monotonic()
+        r53 = self.client("route53", "us-east-1")
+        self.checker = HealthChecker(r53, self.alb_ports, cfg.route53.health_check.interval_s,
+                                     self._on_health_change, self.host)
+        self.checker.refresh()
+        moto_ext.set_health_status_provider(self.checker.status)
+        self.resolver = Resolver(r53, self.inventory.zone_id, self.checker.healthy, cfg.route53.ttl_s)
+        self.edge = Edge(self.resolver, self.alb_apps)
+        self.edge_server = Server(self.edge, self.host, self.port("edge"), "edge")
+        self.servers.append(self.edge_server)
+        for host in cfg.routed_hosts():
+            self.resolver.resolve(cfg.fqdn(host))
+        self.timed("route53", t)
+
+        # Replication workers
+        t = time.monotonic()
+        roles = {"primary": cfg.regions.primary.name, "dr": cfg.regions.dr.name}
+        poll = cfg.sandbox.timing.replication_poll_s
+        self.ddb_repl = DynamoReplicator(self.client, list(roles.values()), [x.name for x in cfg.dynamodb.tables],
+                                         cfg.sandbox.dynamodb.replication_delay_s, poll)
+        pairs: dict[str, tuple[str, str, str]] = {}
+        for b in cfg.s3.buckets:
+            pairs[b.name] = (roles["primary"], b.dr, roles["dr"])
+            pairs[b.dr] = (roles["dr"], b.name, roles["primary"])
+        self.s3_repl = S3Replicator(self.client, pairs, cfg.sandbox.s3.replication_delay_s, poll)
+        moto_ext.on_s3_put(self.s3_repl.on_put)
+        self.s3_repl.reconcile()
+        self.ddb_repl.start()
+        self.s3_repl.start()
+        self.timed("replication", t)
+
+        # Control API last: once it answers, everything else is up
+        from sandbox.control import make_control_app
+
+        self.control_server = Server(make_control_app(self), self.host, self.port("control"), "control")
+        self.servers.append(self.control_server)
+
+    def _desired_nodes(self, role: str) -> Any:
+        cl = self.cfg.cluster(role)
+        region = self.cfg.region_name(role)
+        cache: dict[str, Any] = {"at": 0.0, "value": cl.nodes}
+
+        def desired() -> int | None:
+            if time.monotonic() - cache["at"] > 0.5:
+                try:
+                    ng = self.client("eks", region).describe_nodegroup(clusterName=cl.cluster,
+                                                                        nodegroupName=cl.node_group)
+                    cache["value"] = int(ng["nodegroup"]["scalingConfig"]["desiredSize"])
+                except Exception:
+                    pass
+                cache["at"] = time.monotonic()
+            return int(cache["value"])
+
+        return desired
+
+    def _reconcile_loop(self) -> None:
+        interval = self.cfg.sandbox.timing.reconcile_interval_s
+        while not self._stop.wait(interval):
+            for cluster in self.clusters.values():
+                try:
+                    cluster.reconcile()
+                except Exception as exc:
+                    self.event("reconcile_error", cluster=cluster.name, error=str(exc)[:200])
+
+    # ------------------------------------------------------------------ hooks
+
+    def _on_health_change(self, st: Any) -> None:
+        self.event("health_check", id=st.id, fqdn=st.fqdn, healthy=st.healthy, status=st.last_status)
+        hc = self.cfg.route53.health_check
+        state = "OK" if st.healthy else "ALARM"
+        text = (f"[{state}] Route 53 health check {st.id} for {st.fqdn}{st.path}: "
+                f"{'healthy again' if st.healthy else 'unhealthy'} ({st.last_status})")
+        self.slack.record(hc.alert_channel, {"text": text, "username": "route53-health-bot"})
+
+    def _on_promote(self, region: str, db_id: str) -> None:
+        role = "dr" if region == self.cfg.regions.dr.name else "primary"
+        self.rds.promote(role)
+        self.event("rds_promoted", region=region, db=db_id)
+
+    def _on_create_replica(self, region: str, db_id: str, source: str) -> None:
+        from sandbox import moto_ext
+
+        role = "dr" if region == self.cfg.regions.dr.name else "primary"
+        source_role = "primary" if role == "dr" else "dr"
+        self.rds.reseed(role, source_role)
+        server = self.rds.servers[role]
+        moto_ext.set_endpoint(region, db_id, server.host, server.port)
+        self.event("rds_replica_created", region=region, db=db_id, source=source)
+
+    # ------------------------------------------------------------------ status
+
+    def part_status(self) -> dict[str, dict[str, Any]]:
+        parts: dict[str, dict[str, Any]] = {}
+
+        def put(name: str, ok: bool, detail: str) -> None:
+            parts[name] = {"healthy": bool(ok), "detail": detail}
+
+        try:
+            self.client("sts", "us-east-1").get_caller_identity()
+            put("aws", True, f"moto at {self.aws_url}, posture {self.posture}")
+        except Exception as exc:
+            put("aws", False, str(exc)[:200])
+        ok, detail = self.rds.healthy()
+        put("rds", ok, detail)
+        for role, cluster in self.clusters.items():
+            deps = cluster.list("deployments")
+            ready = sum(1 for d in deps if d["status"].get("availableReplicas", 0) >= d["spec"]["replicas"])
+            nodes = len(cluster._ready_nodes())
+            put(f"k8s_{role}", ready == len(deps) and nodes > 0,
+                f"{cluster.name}: {ready}/{len(deps)} deployments available, {nodes} nodes ready")
+        for role, svc in self.regions.items():
+            apps = [w for w in self.cfg.workloads if w.kind in ("app", "host")]
+            bad = [w.name for w in apps if not svc.health_ok(w)]
+            put(f"services_{role}", not bad, "all healthy" if not bad else "failing: " + ", ".join(bad))
+        unhealthy = [c.id for c in self.checker.checks.values() if not c.healthy]
+        put("healthchecker", True, f"{len(self.checker.checks)} checks, unhealthy: {unhealthy or 'none'}")
+        answers = {h: self.resolver.resolve(self.cfg.fqdn(h)) for h in self.cfg.routed_hosts()}
+        put("edge", all(answers.values()), ", ".join(f"{h}->{self.alb_apps.get(a or '', ('?',))[0]}"
+                                                      for h, a in answers.items()))
+        put("replication_dynamodb", True, json.dumps(self.ddb_repl.status()))
+        put("replication_s3", True, json.dumps(self.s3_repl.status()))
+        put("slack", True, f"{len(self.slack.messages)} messages")
+        return parts
+
+    def refresh_state(self) -> dict[str, Any]:
+        parts = self.part_status()
+        self.state.update({
+            "healthy": all(p["healthy"] for p in parts.values()),
+            "parts": parts,
+            "aws_endpoint": self.aws_url,
+            "edge_url": self.edge_server.url,
+            "control_url": self.control_server.url,
+            "kubeconfig": str(self.rundir / "kubeconfig"),
+            "mysql": {role: {"host": s.host, "port": s.port} for role, s in self.rds.servers.items()},
+            "slack_sink": self.slack_server.url + "/services/T000/B000/sandbox",
+            "albs": {dns: {"region": self.alb_apps[dns][0], "port": port} for dns, port in self.alb_ports.items()},
+            "inventory": self.inventory.as_dict(),
+            "timings": self.timings,
+            "region_down": {r: s.region_down for r, s in self.regions.items()},
+        })
+        return self.state
+
+    # ------------------------------------------------------------------ stop
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        for stopper in ("checker", "ddb_repl", "s3_repl"):
+            obj = getattr(self, stopper, None)
+            if obj is not None:
+                obj.stop()
+        for server in self.servers:
+            try:
+                server.shutdown()
+            except Exception:
+                pass
+        rds = getattr(self, "rds", None)
+        if rds is not None:
+            rds.close()
+        moto = getattr(self, "moto", None)
+        if moto is not None:
+            try:
+                moto.stop()
+            except Exception:
+                pass
+
+
+def _free(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    rundir = Path(sys.argv[1])
+    sup = Supervisor(rundir)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        sup.start()
+        from sandbox.state import write_json_atomic
+
+        write_json_atomic(rundir / "secrets.json", sup.secrets, mode=0o600)
+    except BaseException as exc:
+        sup.state.update(phase="failed", healthy=False,
+                         error=str(exc) if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}")
+        (rundir / "supervisor.log").write_text(traceback.format_exc())
+        sup.save_state()
+        sup.shutdown()
+        sys.exit(1)
+    while not stop.wait(1.0):
+        pass
+    sup.state["phase"] = "stopping"
+    sup.save_state()
+    sup.shutdown()
+    shutil.rmtree(rundir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
