@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sb_sub.add_parser("status", help="health of every part")
     st.add_argument("--json", action="store_true")
     sb_sub.add_parser("down", help="stop it; leaves no process, port or temp dir")
+    sb_sub.add_parser("env", help="print shell exports so the AWS CLI and kubectl talk to it: eval $(drill sandbox env)")
 
     run = sub.add_parser("run", parents=[common], help="run the drill scenarios of a cadence and write a report")
     run.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="quarterly")
@@ -131,6 +132,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             return 1
         _print_status(state, args.json)
         return 0 if state.get("healthy") else 1
+    if args.action == "env":
+        state = lifecycle.running_state()
+        if state is None:
+            raise InvalidInput("sandbox is not running (start it with: drill sandbox up)")
+        # the emulator accepts any credentials; these are placeholders, not secrets
+        for key, value in (("AWS_ENDPOINT_URL", state["aws_endpoint"]), ("AWS_ACCESS_KEY_ID", "testing"),
+                           ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", state["regions"]["primary"]),
+                           ("KUBECONFIG", state["kubeconfig"]), ("DRILL_EDGE_URL", state["edge_url"])):
+            print(f"export {key}={value}")
+        return 0
     stopped = lifecycle.down()
     print("sandbox: stopped" if stopped else "sandbox: not running")
     return 0

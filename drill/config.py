@@ -312,6 +312,7 @@ class Measure(Model):
     success_window_s: float = Field(gt=0)
     success_ratio: float = Field(gt=0, le=1)
     probe_interval_s: float = Field(gt=0)
+    action_deadline_s: float = Field(gt=0)
     load_users: int = Field(ge=1)
     load_spawn_rate: float = Field(gt=0)
 
@@ -355,6 +356,7 @@ class DataApi(Model):
 class Sandbox(Model):
     posture: Literal["policy", "as-is"] = "policy"
     host: str = "127.0.0.1"
+    mariadb_bin_dir: str | None = None
     account_id: str
     ports: SandboxPorts
     rds: SandboxRds
@@ -444,11 +446,19 @@ class Config(Model):
 class LoadedConfig:
     """A validated config plus where it came from and which overrides applied."""
 
-    def __init__(self, config: Config, path: Path, profile: str | None, overrides: dict[str, Any]):
+    def __init__(self, config: Config, path: Path, profile: str | None, overrides: dict[str, Any],
+                 set_args: list[str] | None = None):
         self.config = config
         self.path = path
         self.profile = profile
         self.overrides = overrides
+        self.set_args = list(set_args or [])
+
+    def policy_values(self) -> Config:
+        """The same file and --set values without the profile: the policy's own clocks."""
+        if not self.profile:
+            return self.config
+        return load_config(self.path, None, self.set_args).config
 
     def applied(self) -> dict[str, Any]:
         """What every output states: source file, profile and each overridden value."""
@@ -599,4 +609,4 @@ def load_config(
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput(_explain(exc, raw, cfg_path)) from None
-    return LoadedConfig(config, cfg_path, profile, applied)
+    return LoadedConfig(config, cfg_path, profile, applied, overrides)

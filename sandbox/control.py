@@ -43,12 +43,17 @@ def _route(sup: Supervisor, req: Request) -> Response:
                 rec = json.loads(line)
                 if rec["at"] >= since:
                     out.append(rec)
-        for change in sup.resolver.changes:
+        for change in sup.dns_changes:
             if change["at"] >= since:
                 out.append({"event": "dns_answer", **change})
         for cluster in sup.clusters.values():
             out.extend({"cluster": cluster.name, **e} for e in cluster.events if e["at"] >= since)
         return Response.json(sorted(out, key=lambda e: e["at"]))
+    if method == "GET" and path == "/dataplane/state":
+        return Response.json(sup.dataplane_state())
+    if method == "POST" and path == "/dataplane/health":
+        sup.dataplane_health(body)
+        return Response.json({"ok": True})
     if method == "GET" and path == "/slack":
         since = float(req.arg("since", "0") or 0)
         return Response.json([m for m in sup.slack.messages if m["at"] >= since])
@@ -79,11 +84,18 @@ def _route(sup: Supervisor, req: Request) -> Response:
         sup.event("services", role=role, services=names, mode=mode)
         return Response.json({"role": role, "failed": svc.failed})
     if path == "/region":
+        # services: the region's ALBs answer 503; api: its AWS endpoints answer 503
+        from sandbox import aws
+
         role = _role(body)
         down = bool(body["down"])
-        sup.regions[role].region_down = down
+        region = sup.cfg.region_name(role)
+        if body.get("services", True):
+            sup.regions[role].region_down = down
+        if body.get("api", True):
+            (aws.down_regions.add if down else aws.down_regions.discard)(region)
         sup.event("region", role=role, down=down)
-        return Response.json({"role": role, "down": down})
+        return Response.json({"role": role, "down": down, "api_down": sorted(aws.down_regions)})
     if path == "/rds":
         role = _role(body)
         action = body["action"]
@@ -132,8 +144,11 @@ def reset(sup: Supervisor) -> dict[str, Any]:
     back to config; Route 53 primary records back to the primary ALBs; DR node group and
     deployments back to standby size.
     """
+    from sandbox import aws
+
     cfg = sup.cfg
     steps: list[str] = []
+    aws.down_regions.clear()
     for svc in sup.regions.values():
         svc.failed.clear()
         svc.region_down = False
@@ -155,9 +170,8 @@ def reset(sup: Supervisor) -> dict[str, Any]:
     steps.append("replication settings restored")
     _reset_records(sup)
     steps.append("route 53 records restored")
-    for hc_id in list(sup.checker.checks):
+    for hc_id in list(sup.checks):
         sup.client("route53", "us-east-1").update_health_check(HealthCheckId=hc_id, Inverted=False, Disabled=False)
-    sup.checker.refresh()
     eks = sup.client("eks", cfg.regions.dr.name)
     eks.update_nodegroup_config(clusterName=cfg.eks.dr.cluster, nodegroupName=cfg.eks.dr.node_group,
                                 scalingConfig={"minSize": cfg.eks.dr.min_nodes, "maxSize": cfg.eks.dr.max_nodes,

@@ -33,12 +33,12 @@ RESOURCES = {
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _age(ts: str) -> str:
-    created = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    secs = int((dt.datetime.now(dt.timezone.utc) - created).total_seconds())
+    created = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    secs = int((dt.datetime.now(dt.UTC) - created).total_seconds())
     if secs < 120:
         return f"{secs}s"
     if secs < 7200:
@@ -156,7 +156,15 @@ class Cluster:
                 "spec": {},
                 "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady"}],
                            "capacity": {"pods": str(self.pods_per_node)},
-                           "nodeInfo": {"kubeletVersion": f"v{self.version}.0-eks"}},
+                           "allocatable": {"pods": str(self.pods_per_node)},
+                           "addresses": [{"type": "InternalIP", "address": f"{self.cidr_prefix.replace('-', '.')}.2.{100 + seq}"},
+                                         {"type": "Hostname", "address": name}],
+                           "nodeInfo": {"kubeletVersion": f"v{self.version}.0-eks", "kubeProxyVersion": f"v{self.version}.0-eks",
+                                        "architecture": "amd64", "bootID": str(uuid.uuid4()),
+                                        "containerRuntimeVersion": "containerd://1.7.27",
+                                        "kernelVersion": "6.1.0-amazon", "machineID": uuid.uuid4().hex,
+                                        "operatingSystem": "linux", "osImage": "Amazon Linux 2023",
+                                        "systemUUID": str(uuid.uuid4())}},
             })
             self._born[node["metadata"]["uid"]] = time.monotonic()
             nodes.append(node)

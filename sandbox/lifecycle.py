@@ -32,7 +32,7 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 90.0
     existing = running_state()
     if existing:
         return existing, False
-    require_binaries()
+    require_binaries(cfg.sandbox.mariadb_bin_dir)
     for name in cfg.sandbox.ports.model_fields:
         port = int(getattr(cfg.sandbox.ports, name))
         if port and port_taken(cfg.sandbox.host, port):

@@ -65,6 +65,13 @@ def install() -> None:
         return
     _installed = True
 
+    # moto's server lists its package folder on disk for every request it routes; the list
+    # never changes while the process runs
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
     original_address = DBInstance.address
 
     def address(self: DBInstance) -> str:

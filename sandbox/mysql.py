@@ -26,7 +26,10 @@ import pymysql
 from drill.errors import DeadlineExceeded, InvalidInput
 
 
-def find_binary(name: str) -> str | None:
+def find_binary(name: str, bin_dir: str | None = None) -> str | None:
+    if bin_dir:
+        candidate = Path(bin_dir) / name
+        return str(candidate) if candidate.exists() else None
     found = shutil.which(name)
     if found:
         return found
@@ -37,13 +40,14 @@ def find_binary(name: str) -> str | None:
     return None
 
 
-def require_binaries() -> tuple[str, str]:
-    server = find_binary("mariadbd") or find_binary("mysqld")
-    install = find_binary("mariadb-install-db") or find_binary("mysql_install_db")
+def require_binaries(bin_dir: str | None = None) -> tuple[str, str]:
+    server = find_binary("mariadbd", bin_dir) or find_binary("mysqld", bin_dir)
+    install = find_binary("mariadb-install-db", bin_dir) or find_binary("mysql_install_db", bin_dir)
     if not server or not install:
+        where = f"in {bin_dir} (sandbox.mariadb_bin_dir)" if bin_dir else "on PATH or in /usr/sbin"
         raise InvalidInput(
-            "MariaDB server binaries not found (need mariadbd and mariadb-install-db; "
-            "on Debian: apt-get install mariadb-server)"
+            f"MariaDB server binaries not found {where}: the sandbox needs mariadbd and "
+            "mariadb-install-db (Debian: apt-get install mariadb-server)"
         )
     return server, install
 
@@ -269,6 +273,7 @@ class RdsPair:
     app_password: str
     delay_s: float
     host: str = "127.0.0.1"
+    bin_dir: str | None = None
     ports: tuple[int, int] = (0, 0)
     servers: dict[str, MariaDB] = field(default_factory=dict)
     link: DelayLink | None = None
@@ -279,7 +284,7 @@ class RdsPair:
     replica_role: str = "dr"
 
     def start(self) -> None:
-        server_bin, install_bin = require_binaries()
+        server_bin, install_bin = require_binaries(self.bin_dir)
         self.base.mkdir(parents=True, exist_ok=True)
         p_port = self.ports[0] or free_port(self.host)
         r_port = self.ports[1] or free_port(self.host)

@@ -207,16 +207,18 @@ class Resolver:
 class Edge:
     """HTTP entry point for every routed hostname: resolve, then hand to that ALB."""
 
-    def __init__(self, resolver: Resolver, albs: dict[str, tuple[str, Callable[[Request], Response]]]):
+    def __init__(self, resolver: Resolver, albs: dict[str, tuple[str, Callable[[Request], Response]]],
+                 status: Callable[[], Any] | None = None):
         self.resolver = resolver
         self.albs = albs  # ALB DNS name -> (region name, ALB app)
+        self.status = status
         self.requests = 0
 
     def __call__(self, req: Request) -> Response:
         self.requests += 1
         host = req.host
-        if host in ("", "127.0.0.1", "localhost") and req.path == "/__edge/health":
-            return Response.json({"status": "ok"})
+        if req.path.startswith("/__drill/") and host in ("", "127.0.0.1", "localhost"):
+            return Response.json(self.status() if self.status else {"status": "ok"})
         try:
             dns = self.resolver.resolve(host)
         except Exception:

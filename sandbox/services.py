@@ -21,7 +21,19 @@ from drill.config import Config, Workload
 from sandbox.httpserver import Request, Response
 
 
-class RegionServices:
+class ServiceFlags:
+    """A region's fault switches: the whole region down, or single services down / unhealthy."""
+
+    def __init__(self) -> None:
+        self.region_down = False
+        self.failed: dict[str, str] = {}  # service name -> "down" | "health"
+
+    def service_up(self, service: str) -> bool:
+        """Whether the service's processes run (drives pod readiness)."""
+        return not self.region_down and self.failed.get(service) != "down"
+
+
+class RegionServices(ServiceFlags):
     def __init__(self, cfg: Config, role: str, db_endpoint: Callable[[], tuple[str, int]],
                  app_user: str, app_password: str, client: Callable[[str, str], Any]):
         self.cfg = cfg
@@ -31,8 +43,7 @@ class RegionServices:
         self.app_user = app_user
         self.app_password = app_password
         self.client = client
-        self.region_down = False
-        self.failed: dict[str, str] = {}  # service name -> "down" | "health"
+        super().__init__()
         self.available: Callable[[str], int] = lambda deployment: 1
         self._local = threading.local()
         api = cfg.sandbox.data_api
@@ -42,10 +53,6 @@ class RegionServices:
         self.requests = 0
 
     # ---------------------------------------------------------------- state
-
-    def service_up(self, service: str) -> bool:
-        """Whether the service's processes run (drives pod readiness)."""
-        return not self.region_down and self.failed.get(service) != "down"
 
     def serving(self, wl: Workload) -> bool:
         return self.service_up(wl.name) and self.available(wl.deployment) > 0
@@ -105,7 +112,7 @@ class RegionServices:
             rows, _ = self._sql(f"SELECT id, name, owner, region FROM `{table}` WHERE id=%s", (int(ident),))
             if not rows:
                 return Response.json({"error": "not found"}, 404)
-            return Response.json(dict(zip(("id", "name", "owner", "region"), rows[0])))
+            return Response.json(dict(zip(("id", "name", "owner", "region"), rows[0], strict=True)))
         rows, _ = self._sql(f"SELECT id, name FROM `{table}` ORDER BY id DESC LIMIT 20")
         return Response.json({"items": [{"id": r[0], "name": r[1]} for r in rows]})
 

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import traceback
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ class Supervisor:
         self.events_path = rundir / "events.jsonl"
         self._events_lock = threading.Lock()
         self.secrets = {"admin_password": secrets.token_hex(12), "app_password": secrets.token_hex(12)}
+        self.start_checker = False
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.dns_changes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ helpers
 
@@ -74,7 +77,7 @@ class Supervisor:
     def timed(self, name: str, start: float) -> None:
         self.timings[name] = round(time.monotonic() - start, 3)
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one client per (service, region) for the process life
+    @cache  # noqa: B019 - one client per (service, region) for the process life
     def client(self, service: str, region: str) -> Any:
         import boto3
         from botocore.config import Config as BotoConfig
@@ -103,7 +106,8 @@ class Supervisor:
                            admin_user=cfg.sandbox.rds.admin_user, admin_password=self.secrets["admin_password"],
                            app_user=cfg.sandbox.rds.app_user, app_password=self.secrets["app_password"],
                            delay_s=cfg.sandbox.rds.replication_delay_s, host=self.host,
-                           ports=(self.port("mysql_primary"), self.port("mysql_replica")))
+                           ports=(self.port("mysql_primary"), self.port("mysql_replica")),
+                           bin_dir=cfg.sandbox.mariadb_bin_dir)
         mysql_error: list[BaseException] = []
 
         def start_mysql() -> None:
@@ -118,15 +122,12 @@ class Supervisor:
         mysql_thread.start()
 
         t = time.monotonic()
-        from moto.server import ThreadedMotoServer
-
         from sandbox import moto_ext
+        from sandbox.aws import MotoServer
 
         moto_ext.install()
-        aws_port = self.port("aws") or _free(self.host)
-        self.moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
-        self.moto.start()
-        self.aws_url = f"http://{self.host}:{aws_port}"
+        self.moto = MotoServer(self.host, self.port("aws"))
+        self.aws_url = f"http://{self.host}:{self.moto.port}"
         self.timed("aws", t)
 
         mysql_thread.join(timeout=60)
@@ -154,7 +155,7 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise TimeoutError("clusters and services not ready within 30 s")
             time.sleep(0.1)
-        self.checker.start()  # Route 53 starts checking once the targets are registered and ready
+        self.start_checker = True  # Route 53 starts checking once the targets are registered and ready
         while not self.refresh_state()["healthy"]:
             if time.monotonic() > deadline:
                 bad = [n for n, p in self.state["parts"].items() if not p["healthy"]]
@@ -172,17 +173,11 @@ class Supervisor:
         from sandbox.httpserver import Server
         from sandbox.k8s import Cluster, kubeconfig, make_app
         from sandbox.replication import DynamoReplicator, S3Replicator
-        from sandbox.route53 import Edge, HealthChecker, Resolver
-        from sandbox.services import AlbApp, RegionServices
+        from sandbox.services import ServiceFlags
         from sandbox.slack import SlackSink
 
         t = time.monotonic()
-        self.regions: dict[str, RegionServices] = {}
-        for role in ("primary", "dr"):
-            server = self.rds.servers[role]
-            self.regions[role] = RegionServices(
-                cfg, role, (lambda s=server: (s.host, s.port)), cfg.sandbox.rds.app_user,
-                self.secrets["app_password"], self.client)
+        self.regions: dict[str, ServiceFlags] = {"primary": ServiceFlags(), "dr": ServiceFlags()}
 
         # Kubernetes: one API server per cluster
         self.clusters: dict[str, Cluster] = {}
@@ -209,7 +204,6 @@ class Supervisor:
                             "name": ing.service, "port": {"number": ing.port}}}}]}}]}, "status": {}})
             for cm in cfg.configmaps:
                 cluster.add_simple("configmaps", ns, cm, {"data": {"region": cfg.region_name(role)}})
-            svc.available = (lambda dep, c=cluster: c.available(dep, ns))
             cluster.reconcile()
             server = Server(make_app(cluster), self.host, self.port(f"k8s_{role}"), f"k8s-{role}")
             self.servers.append(server)
@@ -219,42 +213,12 @@ class Supervisor:
         threading.Thread(target=self._reconcile_loop, name="k8s-reconciler", daemon=True).start()
         self.timed("kubernetes", t)
 
-        # ALBs per region
-        t = time.monotonic()
-        self.alb_ports: dict[str, int] = {}
-        self.alb_apps: dict[str, tuple[str, Any]] = {}
-        for alb in cfg.albs:
-            for role in ("primary", "dr"):
-                dns = self.inventory.albs[alb.name][role]
-                app = AlbApp(cfg, self.regions[role], alb.serves)
-                port = self.port(f"alb_{role}") if alb is cfg.albs[0] else 0
-                server = Server(app, self.host, port, f"alb-{alb.name}-{role}")
-                self.servers.append(server)
-                self.alb_ports[dns] = server.port
-                self.alb_apps[dns] = (cfg.region_name(role), app)
-        self.timed("services", t)
-
         # Slack sink
         t = time.monotonic()
         self.slack = SlackSink(self.rundir / "slack.jsonl")
         self.slack_server = Server(self.slack, self.host, self.port("slack"), "slack")
         self.servers.append(self.slack_server)
         self.timed("slack", t)
-
-        # Route 53: health checker and edge
-        t = time.monotonic()
-        r53 = self.client("route53", "us-east-1")
-        self.checker = HealthChecker(r53, self.alb_ports, cfg.route53.health_check.interval_s,
-                                     self._on_health_change, self.host)
-        self.checker.refresh()
-        moto_ext.set_health_status_provider(self.checker.status)
-        self.resolver = Resolver(r53, self.inventory.zone_id, self.checker.healthy, cfg.route53.ttl_s)
-        self.edge = Edge(self.resolver, self.alb_apps)
-        self.edge_server = Server(self.edge, self.host, self.port("edge"), "edge")
-        self.servers.append(self.edge_server)
-        for host in cfg.routed_hosts():
-            self.resolver.resolve(cfg.fqdn(host))
-        self.timed("route53", t)
 
         # Replication workers
         t = time.monotonic()
@@ -278,6 +242,74 @@ class Supervisor:
 
         self.control_server = Server(make_control_app(self), self.host, self.port("control"), "control")
         self.servers.append(self.control_server)
+
+        # The user-facing data plane (ALBs, health checker, edge) in its own process
+        moto_ext.set_health_status_provider(self.health_status)
+        t = time.monotonic()
+        self._start_dataplane_process()
+        self.timed("dataplane", t)
+
+    def _start_dataplane_process(self) -> None:
+        import subprocess
+
+        from sandbox.state import write_json_atomic
+
+        spec = {"control_url": self.control_server.url, "aws_url": self.aws_url,
+                "zone_id": self.inventory.zone_id, "albs": self.inventory.albs,
+                "mysql": {r: {"host": s.host, "port": s.port} for r, s in self.rds.servers.items()},
+                "app_password": self.secrets["app_password"],
+                "ports": {"edge": self.port("edge"), "alb_primary": self.port("alb_primary"),
+                          "alb_dr": self.port("alb_dr")}}
+        write_json_atomic(self.rundir / "dataplane.json", spec, mode=0o600)
+        out = open(self.rundir / "dataplane.out", "ab")
+        self.dataplane = subprocess.Popen([sys.executable, "-m", "sandbox.dataplane", str(self.rundir)],
+                                          stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        out.close()
+        ready = self.rundir / "dataplane-ready.json"
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if self.dataplane.poll() is not None:
+                raise RuntimeError("data plane process exited: " + (self.rundir / "dataplane.out").read_text()[-300:])
+            if time.monotonic() > deadline:
+                raise TimeoutError("data plane not ready within 60 s")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        self.edge_url = f"http://{self.host}:{info['edge_port']}"
+        self.alb_ports = info["alb_ports"]
+        self.alb_regions = info["albs"]
+
+    # ------------------------------------------------------------------ data plane sync
+
+    def dataplane_state(self) -> dict[str, Any]:
+        ns = self.cfg.app_namespace
+        out: dict[str, Any] = {"start_checker": self.start_checker}
+        for role, flags in self.regions.items():
+            cluster = self.clusters[role]
+            out[role] = {"region_down": flags.region_down, "failed": flags.failed,
+                         "available": {d["metadata"]["name"]: int(d["status"].get("availableReplicas", 0))
+                                       for d in cluster.list("deployments", ns)}}
+        return out
+
+    def dataplane_health(self, body: dict[str, Any]) -> None:
+        for check in body.get("checks", []):
+            self.checks[check["id"]] = check
+        for tr in body.get("transitions", []):
+            self.checks[tr["id"]] = tr
+            self._on_health_change(tr)
+        self.dns_changes.extend(body.get("dns_changes", []))
+
+    def health_status(self, hc_id: str) -> tuple[bool, str, str]:
+        st = self.checks.get(hc_id)
+        if st is None:
+            return True, "Success: not yet checked", ""
+        return bool(st["healthy"]), str(st["status"]), str(st["checked_at"])
+
+    def edge_status(self) -> dict[str, Any]:
+        import urllib.request
+
+        with urllib.request.urlopen(self.edge_url + "/__drill/status", timeout=5) as resp:
+            data: dict[str, Any] = json.loads(resp.read())
+        return data
 
     def _desired_nodes(self, role: str) -> Any:
         cl = self.cfg.cluster(role)
@@ -308,12 +340,13 @@ class Supervisor:
 
     # ------------------------------------------------------------------ hooks
 
-    def _on_health_change(self, st: Any) -> None:
-        self.event("health_check", id=st.id, fqdn=st.fqdn, healthy=st.healthy, status=st.last_status)
+    def _on_health_change(self, st: dict[str, Any]) -> None:
+        self.event("health_check", id=st["id"], fqdn=st["fqdn"], healthy=st["healthy"], status=st["status"],
+                   observed_at=st.get("at"))
         hc = self.cfg.route53.health_check
-        state = "OK" if st.healthy else "ALARM"
-        text = (f"[{state}] Route 53 health check {st.id} for {st.fqdn}{st.path}: "
-                f"{'healthy again' if st.healthy else 'unhealthy'} ({st.last_status})")
+        state = "OK" if st["healthy"] else "ALARM"
+        text = (f"[{state}] Route 53 health check {st['id']} for {st['fqdn']}{st['path']}: "
+                f"{'healthy again' if st['healthy'] else 'unhealthy'} ({st['status']})")
         self.slack.record(hc.alert_channel, {"text": text, "username": "route53-health-bot"})
 
     def _on_promote(self, region: str, db_id: str) -> None:
@@ -352,15 +385,21 @@ class Supervisor:
             nodes = len(cluster._ready_nodes())
             put(f"k8s_{role}", ready == len(deps) and nodes > 0,
                 f"{cluster.name}: {ready}/{len(deps)} deployments available, {nodes} nodes ready")
-        for role, svc in self.regions.items():
+        ns = self.cfg.app_namespace
+        for role, flags in self.regions.items():
             apps = [w for w in self.cfg.workloads if w.kind in ("app", "host")]
-            bad = [w.name for w in apps if not svc.health_ok(w)]
+            bad = [w.name for w in apps if not flags.service_up(w.name) or flags.failed.get(w.name) == "health"
+                   or self.clusters[role].available(w.deployment, ns) < 1]
             put(f"services_{role}", not bad, "all healthy" if not bad else "failing: " + ", ".join(bad))
-        unhealthy = [c.id for c in self.checker.checks.values() if not c.healthy]
-        put("healthchecker", True, f"{len(self.checker.checks)} checks, unhealthy: {unhealthy or 'none'}")
-        answers = {h: self.resolver.resolve(self.cfg.fqdn(h)) for h in self.cfg.routed_hosts()}
-        put("edge", all(answers.values()), ", ".join(f"{h}->{self.alb_apps.get(a or '', ('?',))[0]}"
-                                                      for h, a in answers.items()))
+        unhealthy = [c for c, st in self.checks.items() if not st["healthy"]]
+        put("healthchecker", self.dataplane.poll() is None,
+            f"{len(self.checks)} checks, unhealthy: {unhealthy or 'none'}")
+        try:
+            answers = self.edge_status()["answers"]
+            put("edge", all(a["target"] for a in answers.values()),
+                ", ".join(f"{h.split('.')[0]}->{a['region']}" for h, a in answers.items()))
+        except OSError as exc:
+            put("edge", False, f"edge not answering: {exc}")
         put("replication_dynamodb", True, json.dumps(self.ddb_repl.status()))
         put("replication_s3", True, json.dumps(self.s3_repl.status()))
         put("slack", True, f"{len(self.slack.messages)} messages")
@@ -372,12 +411,13 @@ class Supervisor:
             "healthy": all(p["healthy"] for p in parts.values()),
             "parts": parts,
             "aws_endpoint": self.aws_url,
-            "edge_url": self.edge_server.url,
+            "edge_url": self.edge_url,
+            "regions": {"primary": self.cfg.regions.primary.name, "dr": self.cfg.regions.dr.name},
             "control_url": self.control_server.url,
             "kubeconfig": str(self.rundir / "kubeconfig"),
             "mysql": {role: {"host": s.host, "port": s.port} for role, s in self.rds.servers.items()},
             "slack_sink": self.slack_server.url + "/services/T000/B000/sandbox",
-            "albs": {dns: {"region": self.alb_apps[dns][0], "port": port} for dns, port in self.alb_ports.items()},
+            "albs": {dns: {"region": self.alb_regions[dns], "port": port} for dns, port in self.alb_ports.items()},
             "inventory": self.inventory.as_dict(),
             "timings": self.timings,
             "region_down": {r: s.region_down for r, s in self.regions.items()},
@@ -388,7 +428,14 @@ class Supervisor:
 
     def shutdown(self) -> None:
         self._stop.set()
-        for stopper in ("checker", "ddb_repl", "s3_repl"):
+        dataplane = getattr(self, "dataplane", None)
+        if dataplane is not None and dataplane.poll() is None:
+            dataplane.terminate()
+            try:
+                dataplane.wait(10)
+            except Exception:
+                dataplane.kill()
+        for stopper in ("ddb_repl", "s3_repl"):
             obj = getattr(self, stopper, None)
             if obj is not None:
                 obj.stop()
@@ -406,12 +453,6 @@ class Supervisor:
                 moto.stop()
             except Exception:
                 pass
-
-
-def _free(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:

@@ -1,0 +1,319 @@
+"""The drill engine: one object per drill that the step functions drive.
+
+Steps stay thin: they call these methods. Everything observed goes to the journal; the report
+is rendered from the journal alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from drill import actions, probes
+from drill.canary import CanaryWriter, DynamoCanary, RdsCanary, S3Canary, classify_aws, classify_mysql
+from drill.config import REPO_ROOT, LoadedConfig
+from drill.errors import ActionFailed
+from drill.faults import FaultManager
+from drill.journal import Journal
+from drill.load import LoadRunner, as_reqs
+from drill.measure import classify_writes, projected_rto, user_facing_rto
+from drill.targets import SandboxTarget, Target, make_target, wait_until
+
+STORES = ("rds", "dynamodb", "s3")
+
+
+def new_drill_id(cadence: str) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{cadence}-{secrets.token_hex(2)}"
+
+
+class Drill:
+    def __init__(self, loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly",
+                 reports_dir: Path | None = None, drill_id: str | None = None):
+        self.loaded = loaded
+        self.cfg = loaded.config
+        self.policy_cfg = loaded.policy_values()
+        self.cadence = cadence
+        self.drill_id = drill_id or new_drill_id(cadence)
+        self.dir = (reports_dir or REPO_ROOT / "reports") / self.drill_id
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.dir / "journal.jsonl")
+        self.journal.write("drill_started", durable=True, drill_id=self.drill_id, target=target, cadence=cadence,
+                           policy=self.cfg.policy.name, applied=loaded.applied(),
+                           budgets=self.cfg.budgets.model_dump(mode="json"),
+                           policy_waits={"declaration_s": self.policy_cfg.declaration.outage_s,
+                                         "stabilization_s": self.policy_cfg.failback.stabilization_s},
+                           applied_waits={"declaration_s": self.cfg.declaration.outage_s,
+                                          "stabilization_s": self.cfg.failback.stabilization_s},
+                           regions={"primary": self.cfg.regions.primary.name, "dr": self.cfg.regions.dr.name},
+                           measure=self.cfg.measure.model_dump(mode="json"))
+        self.target: Target = make_target(target, loaded, self.journal)
+        self.journal.write("target_ready", target=self.target.name, emulated=self.target.emulated,
+                           started_sandbox=getattr(self.target, "started_here", False))
+        self.faults = FaultManager(self.target, self.journal)
+        self.load: LoadRunner | None = None
+        self.writers: dict[str, CanaryWriter] = {}
+        self.verifiers: dict[str, Any] = {}
+        self.marks: dict[str, float] = {}
+        self.results: dict[str, Any] = {}
+        self.closed = False
+
+    # ------------------------------------------------------------------ helpers
+
+    def mark(self, name: str, **data: Any) -> float:
+        rec = self.journal.write("mark", name=name, **data)
+        self.marks[name] = float(rec["t"])
+        return self.marks[name]
+
+    @contextlib.contextmanager
+    def phase(self, name: str, measured: bool = True, detail: str = "",
+              started_at: float | None = None) -> Iterator[dict[str, Any]]:
+        start = started_at if started_at is not None else self.journal.now()[0]
+        info: dict[str, Any] = {}
+        self.journal.write("phase_started", name=name, measured=measured)
+        try:
+            yield info
+        except BaseException as exc:
+            self.journal.write("phase", name=name, started_at=start, finished_at=self.journal.now()[0],
+                               measured=measured, status="failed", detail=f"{type(exc).__name__}: {exc}"[:300],
+                               **info)
+            raise
+        self.journal.write("phase", name=name, started_at=start, finished_at=self.journal.now()[0],
+                           measured=measured, status="ok", detail=detail, **info)
+
+    @property
+    def interval(self) -> float:
+        return self.cfg.measure.probe_interval_s
+
+    # ------------------------------------------------------------------ steady state
+
+    def apply_drill_settings(self) -> None:
+        """On the sandbox, replication delays come from this drill's config (it may run on a twin
+        started with other values)."""
+        if isinstance(self.target, SandboxTarget):
+            sb = self.cfg.sandbox
+            self.target.control("POST", "/replication/rds", {"delay_s": sb.rds.replication_delay_s})
+            self.target.control("POST", "/replication/dynamodb", {"delay_s": sb.dynamodb.replication_delay_s})
+            self.target.control("POST", "/replication/s3", {"delay_s": sb.s3.replication_delay_s})
+
+    def steady_state(self) -> dict[str, Any]:
+        """Health through the edge from the primary region, health checks healthy, lag under threshold."""
+        cfg = self.cfg
+        primary = cfg.regions.primary.name
+        problems: list[str] = []
+        for host in cfg.routed_hosts():
+            status, region = probes.http_get(self.target, cfg.fqdn(host), cfg.route53.health_check.path)
+            if (status, region) != (200, primary):
+                problems.append(f"{cfg.fqdn(host)}: HTTP {status} from {region or 'nowhere'}")
+        failing = [h for h in probes.health_check_ids(self.target) if probes.health_check_failing(self.target, h)]
+        if failing:
+            problems.append(f"health checks failing: {failing}")
+        lag = probes.replica_lag_s(self.target)
+        if lag is None or lag > cfg.rds.lag_threshold_s:
+            problems.append(f"replica lag {lag} s (threshold {cfg.rds.lag_threshold_s} s)")
+        result = {"ok": not problems, "problems": problems, "replica_lag_s": lag}
+        self.journal.write("steady_state", **result)
+        return result
+
+    def wait_steady_state(self, deadline_s: float = 60.0) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+
+        def ok() -> bool:
+            nonlocal last
+            last = self.steady_state()
+            return bool(last["ok"])
+
+        try:
+            wait_until(ok, deadline_s, "steady state", interval_s=0.5)
+        except ActionFailed:
+            pass
+        return last
+
+    # ------------------------------------------------------------------ traffic and canaries
+
+    def start_traffic(self, warmup_s: float = 2.0) -> None:
+        cfg = self.cfg
+        primary = cfg.regions.primary.name
+        rate = cfg.measure.canary_rate_per_s
+        rds = RdsCanary(cfg, self.drill_id, self.target.db_login(), self.target.db_endpoint)
+        rds.prepare()
+        ddb = DynamoCanary(cfg, self.drill_id, lambda region: self._canary_client("dynamodb", region))
+        s3 = S3Canary(cfg, self.drill_id, lambda region: self._canary_client("s3", region))
+        self.verifiers = {"rds": rds, "dynamodb": ddb, "s3": s3}
+        self.writers = {
+            "rds": CanaryWriter("rds", rate, self.journal, rds.write, classify_mysql, primary),
+            "dynamodb": CanaryWriter("dynamodb", rate, self.journal, ddb.write, classify_aws, primary),
+            "s3": CanaryWriter("s3", rate, self.journal, s3.write, classify_aws, primary),
+        }
+        base, host_header = self.target.edge()
+        self.load = LoadRunner(base, self.dir / "load", api_host=cfg.fqdn("api") if host_header else "",
+                               grafana_host=cfg.fqdn("grafana") if host_header else "",
+                               users=cfg.measure.load_users, spawn_rate=cfg.measure.load_spawn_rate,
+                               max_run_s=3600)
+        self.load.start()
+        for writer in self.writers.values():
+            writer.start()
+        if not self.load.wait_for_traffic(30):
+            raise ActionFailed("locust produced no requests within 30 s (see load/locust.out)")
+        self.journal.write("traffic_started", users=cfg.measure.load_users, canary_rate_per_s=rate,
+                           stores=list(self.writers))
+        time.sleep(warmup_s)
+
+    def _canary_client(self, service: str, region: str) -> Any:
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        key = (service, region)
+        cache = self.__dict__.setdefault("_canary_clients", {})
+        if key not in cache:
+            cache[key] = boto3.client(service, region_name=region, endpoint_url=self.target.endpoint_url(),
+                                      config=BotoConfig(retries={"max_attempts": 1}, connect_timeout=1,
+                                                        read_timeout=2),
+                                      **self.target._session_kwargs())
+        return cache[key]
+
+    def stop_traffic(self) -> None:
+        for writer in self.writers.values():
+            writer.stop()
+        if self.load is not None:
+            self.load.stop()
+        self.journal.write("traffic_stopped")
+
+    # ------------------------------------------------------------------ the failover
+
+    def inject_outage(self) -> float:
+        fault_at = self.journal.now()[0]
+        self.faults.inject("region_outage", role="primary")
+        self.marks["fault"] = fault_at
+        self.journal.write("mark", name="fault", at=fault_at)
+        return fault_at
+
+    def wait_detection(self) -> float:
+        hc = self.cfg.route53.health_check
+        deadline = hc.interval_s * hc.failure_threshold * 3 + 30
+        ids = probes.health_check_ids(self.target)
+        if not ids:
+            raise ActionFailed("no Route 53 health check exists: the outage cannot be detected")
+        with self.phase("detection", started_at=self.marks["fault"]) as info:
+            wait_until(lambda: any(probes.health_check_failing(self.target, h) for h in ids), deadline,
+                       "health check reports the outage", self.interval)
+            info["health_checks"] = ids
+        return self.mark("detected")
+
+    def declare(self) -> float:
+        """The policy's declaration rule: the failure has lasted ``declaration.outage_s``."""
+        wait = self.cfg.declaration.outage_s
+        with self.phase("declaration", measured=False,
+                        detail=f"policy wait: failure must last {wait:g} s "
+                               f"(policy {self.policy_cfg.declaration.outage_s:g} s)") as info:
+            end = self.marks["detected"] + wait
+            while time.time() < end:
+                time.sleep(min(0.2, max(0.0, end - time.time())))
+            info["wait_s"] = wait
+        return self.mark("declared")
+
+    def failover(self) -> None:
+        cfg = self.cfg
+        deadline = cfg.measure.action_deadline_s
+        with self.phase("promotion") as info:
+            info.update(actions.promote_replica(self.target, deadline))
+        dr = cfg.regions.dr.name
+        for writer in self.writers.values():
+            writer.retarget(dr)
+        self.mark("promoted")
+        with self.phase("dns") as info:
+            info["records"] = actions.switch_records(self.target, "dr")
+            info["waits"] = actions.wait_edge_serves(self.target, "dr", deadline, self.interval)
+        self.mark("dns_switched")
+        with self.phase("scale_up") as info:
+            info.update(actions.scale_dr(self.target, cfg.eks.failover_nodes, True, deadline, self.interval))
+        with self.phase("verification") as info:
+            info["checks"] = actions.verify_services(self.target, "dr", deadline, self.interval)
+        self.mark("verified")
+
+    # ------------------------------------------------------------------ measurement
+
+    def measure(self) -> dict[str, Any]:
+        cfg = self.cfg
+        window = cfg.measure.success_window_s
+        dr = cfg.regions.dr.name
+        assert self.load is not None
+        end = time.monotonic() + window + 60
+        rto = None
+        while time.monotonic() < end:
+            rto = user_facing_rto(as_reqs(self.load.records()), self.marks["fault"], dr, window,
+                                  cfg.measure.success_ratio)
+            if rto.rto_s is not None:
+                break
+            time.sleep(0.5)
+        self.stop_traffic()
+        records = self.load.records()
+        rto = user_facing_rto(as_reqs(records), self.marks["fault"], dr, window, cfg.measure.success_ratio)
+        self.journal.write("requests_summary", total=len(records), failed=sum(1 for r in records if not r.ok),
+                           log=str((self.load.log_dir).relative_to(self.dir)))
+        applied_wait = cfg.declaration.outage_s
+        policy_wait = self.policy_cfg.declaration.outage_s
+        rto_result: dict[str, Any] = {**rto.as_dict(), "budget_s": cfg.budgets.rto_s,
+                                      "policy_wait_applied_s": applied_wait, "policy_wait_s": policy_wait}
+        if rto.rto_s is not None:
+            projected = projected_rto(rto.rto_s, applied_wait, policy_wait)
+            rto_result["projected_s"] = projected
+            rto_result["met"] = projected <= cfg.budgets.rto_s
+        else:
+            rto_result["projected_s"] = None
+            rto_result["met"] = False
+        self.journal.write("rto", **rto_result)
+        rpo: dict[str, Any] = {}
+        primary = cfg.regions.primary.name
+        for store, writer in self.writers.items():
+            verifier = self.verifiers[store]
+            surviving = verifier.surviving("dr" if store == "rds" else dr)
+            loss = classify_writes(store, [w for w in writer.writes if w.region == primary], surviving)
+            budget = cfg.budgets.rpo_s.get(store)
+            entry = {**loss.as_dict(), "budget_s": budget, "met": budget is None or loss.rpo_s <= budget,
+                     "measured_s": loss.rpo_s}
+            self.journal.write("rpo", **entry)
+            rpo[store] = entry
+        self.results = {"rto": rto_result, "rpo": rpo}
+        return self.results
+
+    # ------------------------------------------------------------------ restore
+
+    def restore(self) -> dict[str, Any]:
+        """Undo faults, bring the target back to steady state, and check it."""
+        self.stop_traffic_quietly()
+        reverted = self.faults.revert_all()
+        detail: dict[str, Any] = {"faults_reverted": reverted}
+        if isinstance(self.target, SandboxTarget):
+            reset = self.target.reset()
+            detail["reset_steps"] = reset.get("steps")
+        state = self.wait_steady_state(60)
+        detail["steady_state"] = state
+        ok = bool(reverted and state.get("ok"))
+        self.journal.write("restored", ok=ok, **detail)
+        return {"ok": ok, **detail}
+
+    def stop_traffic_quietly(self) -> None:
+        running = [w for w in self.writers.values() if w.thread.is_alive()]
+        if running or (self.load and any(p.poll() is None for p in self.load.procs)):
+            self.stop_traffic()
+
+    def close(self, status: str = "finished") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.stop_traffic_quietly()
+        finally:
+            try:
+                if self.faults.active:
+                    self.faults.revert_all()
+            finally:
+                self.target.close()
+                self.journal.write("drill_finished", durable=True, status=status)
+                self.journal.close()

@@ -1,0 +1,16 @@
+@quarterly @destructive
+Feature: Quarterly failover simulation, Seoul to Tokyo (failover simulation, quarterly: a real DR switchover)
+  The policy's manual failover runbook (section 5) run for real against the target, under user
+  traffic and canary writes, measuring the RTO users felt and the data each store lost.
+
+  Scenario: Failover simulation under load: RTO and RPO measured against the policy's budgets
+    Given the target is in steady state
+    And user traffic and canary writes are running
+    When the primary region suffers an outage
+    Then the Route 53 health check detects the outage
+    When DR is declared by the policy's rule
+    And the runbook fails over to the DR region
+    Then users are served by the DR region
+    And RTO and RPO are measured
+    And every store's data loss is within its RPO budget
+    And the user-facing RTO is within the RTO budget
