@@ -123,16 +123,25 @@ class RdsCanary:
         self.cfg = cfg
         self.drill_id = drill_id
         self.login = login
-        self.endpoint = endpoint  # role -> (host, port)
+        self.endpoint = endpoint  # role -> (host, port), from the RDS API
+        self._endpoints: dict[str, tuple[str, int]] = {}
         self._local = threading.local()
 
+    def resolve(self) -> None:
+        """Endpoints are looked up once, before the drill: an app keeps its DB hostname through an outage."""
+        for role in ("primary", "dr"):
+            self._endpoints[role] = self.endpoint(role)
+
     def connect(self, role: str, timeout: float = 1.0) -> pymysql.connections.Connection[Any]:
-        host, port = self.endpoint(role)
+        if role not in self._endpoints:
+            self._endpoints[role] = self.endpoint(role)
+        host, port = self._endpoints[role]
         return pymysql.connect(host=host, port=port, user=self.login[0], password=self.login[1],
                                database=self.cfg.rds.database, connect_timeout=timeout, read_timeout=timeout,
                                write_timeout=timeout, autocommit=True)
 
     def prepare(self) -> None:
+        self.resolve()
         with self.connect("primary", 5) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {CANARY_TABLE} (drill_id VARCHAR(64) NOT NULL, "
                         "seq BIGINT NOT NULL, written_at DATETIME(6) NOT NULL, region VARCHAR(32) NOT NULL, "

@@ -136,8 +136,14 @@ class Drill:
 
     # ------------------------------------------------------------------ traffic and canaries
 
-    def start_traffic(self, warmup_s: float = 2.0) -> None:
+    def start_traffic(self, warmup_s: float | None = None) -> None:
+        """Start canaries and locust; run long enough before any fault that every store's DR copy
+        holds surviving writes (warm-up = the longest replication delay + 3 s on the sandbox)."""
         cfg = self.cfg
+        if warmup_s is None:
+            sb = cfg.sandbox
+            delays = [sb.rds.replication_delay_s, sb.dynamodb.replication_delay_s, sb.s3.replication_delay_s]
+            warmup_s = (max(delays) if isinstance(self.target, SandboxTarget) else 0.0) + 3.0
         primary = cfg.regions.primary.name
         rate = cfg.measure.canary_rate_per_s
         rds = RdsCanary(cfg, self.drill_id, self.target.db_login(), self.target.db_endpoint)

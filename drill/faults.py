@@ -60,23 +60,12 @@ def _sandbox(target: Target, fault_name: str) -> SandboxTarget:
 @fault("region_outage", "the primary region goes dark: its services, its AWS endpoints and its "
                         "database stop; in-flight cross-region replication is lost")
 def _region_outage(target: Target, role: str = "primary") -> None:
-    sb = _sandbox(target, "region_outage")
-    region = target.cfg.region_name(role)
-    sb.control("POST", "/replication/rds", {"cut": True})
-    sb.control("POST", "/replication/dynamodb", {"cut_regions": [region]})
-    sb.control("POST", "/replication/s3", {"cut_regions": [region]})
-    sb.control("POST", "/region", {"role": role, "down": True})
-    sb.control("POST", "/rds", {"role": role, "action": "stop"})
+    _sandbox(target, "region_outage").control("POST", "/outage", {"role": role, "down": True})
 
 
 @undoes("region_outage")
 def _region_outage_undo(target: Target, role: str = "primary") -> None:
-    sb = _sandbox(target, "region_outage")
-    sb.control("POST", "/rds", {"role": role, "action": "start"})
-    sb.control("POST", "/region", {"role": role, "down": False})
-    sb.control("POST", "/replication/dynamodb", {"cut_regions": []})
-    sb.control("POST", "/replication/s3", {"cut_regions": []})
-    sb.control("POST", "/replication/rds", {"cut": False})
+    _sandbox(target, "region_outage").control("POST", "/outage", {"role": role, "down": False})
 
 
 @fault("replication_lag", "cross-region RDS replication runs delay_s behind")

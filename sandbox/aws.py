@@ -51,6 +51,9 @@ def outage_middleware(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iter
 
 class MotoServer:
     def __init__(self, host: str, port: int):
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         from moto.moto_server.threaded_moto_server import MotoRequestHandler
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 

@@ -96,6 +96,8 @@ def _route(sup: Supervisor, req: Request) -> Response:
             (aws.down_regions.add if down else aws.down_regions.discard)(region)
         sup.event("region", role=role, down=down)
         return Response.json({"role": role, "down": down, "api_down": sorted(aws.down_regions)})
+    if path == "/outage":
+        return Response.json(outage(sup, _role(body), bool(body["down"])))
     if path == "/rds":
         role = _role(body)
         action = body["action"]
@@ -127,6 +129,31 @@ def _route(sup: Supervisor, req: Request) -> Response:
     if path == "/reset":
         return Response.json(reset(sup))
     return Response.json({"error": "not found"}, 404)
+
+
+def outage(sup: Supervisor, role: str, down: bool) -> dict[str, Any]:
+    """A whole region at once: its endpoints, its services, its database and the cross-region
+    links out of it fail together (in-flight replication is lost), or come back together."""
+    from sandbox import aws
+
+    region = sup.cfg.region_name(role)
+    at = time.time()
+    if down:
+        aws.down_regions.add(region)
+        sup.regions[role].region_down = True
+        sup.rds.set_link_cut(True)
+        sup.ddb_repl.cut_regions.add(region)
+        sup.s3_repl.cut_regions.add(region)
+        sup.rds.stop_server(role)
+    else:
+        sup.rds.start_server(role)
+        sup.rds.set_link_cut(False)
+        sup.ddb_repl.cut_regions.discard(region)
+        sup.s3_repl.cut_regions.discard(region)
+        sup.regions[role].region_down = False
+        aws.down_regions.discard(region)
+    sup.event("outage", role=role, down=down, at_start=at)
+    return {"role": role, "down": down, "started_at": at, "finished_at": time.time()}
 
 
 def _role(body: dict[str, Any]) -> str:

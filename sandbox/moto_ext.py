@@ -29,13 +29,19 @@ _endpoints: dict[tuple[str, str], tuple[str, int]] = {}
 _promote_hooks: list[Callable[[str, str], None]] = []
 _replica_hooks: list[Callable[[str, str, str], None]] = []
 _health_status: Callable[[str], tuple[bool, str, str]] | None = None
-_s3_put_hooks: list[Callable[[str, str], None]] = []
+_s3_put_hooks: list[Callable[[str, str, bytes, dict[str, str]], None]] = []
+_stream_hooks: list[Callable[[str, str, dict[str, Any]], None]] = []
 _installed = False
 
 
-def on_s3_put(hook: Callable[[str, str], None]) -> None:
-    """hook(bucket, key) runs after every stored object (what S3 CRR and events react to)."""
+def on_s3_put(hook: Callable[[str, str, bytes, dict[str, str]], None]) -> None:
+    """hook(bucket, key, body, metadata) runs after every stored object (what S3 CRR reacts to)."""
     _s3_put_hooks.append(hook)
+
+
+def on_stream_record(hook: Callable[[str, str, dict[str, Any]], None]) -> None:
+    """hook(region, table, record) runs for every DynamoDB stream record as it is written."""
+    _stream_hooks.append(hook)
 
 
 def set_endpoint(region: str, db_id: str, host: str, port: int) -> None:
@@ -157,11 +163,26 @@ def install() -> None:
 
     def put_object(self: S3Backend, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
         key = original_put(self, bucket_name, key_name, *args, **kwargs)
-        for hook in _s3_put_hooks:
-            hook(bucket_name, key_name)
+        if _s3_put_hooks:
+            meta = dict(getattr(key, "metadata", {}) or {})
+            for hook in _s3_put_hooks:
+                hook(bucket_name, key_name, key.value, meta)
         return key
 
     S3Backend.put_object = put_object  # type: ignore[method-assign]
+
+    from moto.dynamodb.models.table import StreamShard
+
+    original_add = StreamShard.add
+
+    def shard_add(self: StreamShard, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        if _stream_hooks and self.items:
+            record = self.items[-1].record
+            for hook in _stream_hooks:
+                hook(self.table.region_name, self.table.name, record)
+
+    StreamShard.add = shard_add  # type: ignore[method-assign]
 
     original_update = DynamoHandler.update_table
 

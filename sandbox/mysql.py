@@ -101,7 +101,7 @@ class MariaDB:
             "--log-bin=binlog", "--binlog-format=ROW", "--log-slave-updates",
             "--skip-name-resolve", "--user=root", "--innodb-buffer-pool-size=16M",
             "--innodb-log-file-size=16M", "--performance-schema=OFF", "--skip-log-error",
-            "--max-connections=300", "--slave-net-timeout=5", "--innodb-flush-log-at-trx-commit=2",
+            "--max-connections=300", "--slave-net-timeout=3700", "--innodb-flush-log-at-trx-commit=2",
             "--sync-binlog=0",
         ]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
@@ -178,30 +178,45 @@ class DelayLink:
                 self._conns.append((client, upstream))
             queue: collections.deque[tuple[float, bytes]] = collections.deque()
             cond = threading.Condition()
-            threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._read_down, args=(upstream, queue, cond), daemon=True).start()
+            streaming = threading.Event()
+            threading.Thread(target=self._pump_up, args=(client, upstream, streaming), daemon=True).start()
+            threading.Thread(target=self._read_down, args=(upstream, queue, cond, streaming), daemon=True).start()
             threading.Thread(target=self._write_down, args=(client, upstream, queue, cond), daemon=True).start()
 
-    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+    def _pump_up(self, client: socket.socket, upstream: socket.socket, streaming: threading.Event) -> None:
+        """Replica -> primary, undelayed. Watches for COM_BINLOG_DUMP: from then on the primary's
+        bytes are the binlog stream, which is what the link delays (the handshake is not)."""
+        buf = b""
         try:
             while True:
                 data = client.recv(65536)
                 if not data or self.cut:
                     break
+                if not streaming.is_set():
+                    buf += data
+                    while len(buf) >= 4:
+                        length = int.from_bytes(buf[:3], "little")
+                        if len(buf) < 4 + length:
+                            break
+                        seq, payload = buf[3], buf[4:4 + length]
+                        buf = buf[4 + length:]
+                        if seq == 0 and payload[:1] == b"\x12":  # COM_BINLOG_DUMP
+                            streaming.set()
                 upstream.sendall(data)
         except OSError:
             pass
         self._close_pair(client, upstream)
 
     def _read_down(self, upstream: socket.socket, queue: collections.deque[tuple[float, bytes]],
-                   cond: threading.Condition) -> None:
+                   cond: threading.Condition, streaming: threading.Event) -> None:
         last_due = 0.0
         try:
             while True:
                 data = upstream.recv(65536)
                 if not data:
                     break
-                due = max(last_due, time.monotonic() + self.delay_s)
+                delay = self.delay_s if streaming.is_set() else 0.0
+                due = max(last_due, time.monotonic() + delay)
                 last_due = due
                 with cond:
                     queue.append((due, data))
@@ -338,7 +353,7 @@ class RdsPair:
             cur.execute(
                 f"CHANGE MASTER TO MASTER_HOST='{self.host}', MASTER_PORT={self.link.port}, "
                 f"MASTER_USER='repl', MASTER_PASSWORD='{self.repl_password}', "
-                "MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos"
+                "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1, MASTER_USE_GTID=slave_pos"
             )
             cur.execute("SET GLOBAL read_only=1")
             cur.execute("START SLAVE")

@@ -113,9 +113,7 @@ class DynamoReplicator(_Worker):
         self.client = client
         self.regions = regions
         self.tables = tables
-        self._iters: dict[tuple[str, str, str], str | None] = {}  # (region, table, shard) -> iterator
         self._streams: dict[tuple[str, str], tuple[str, list[str]] | None] = {}
-        self._shards: dict[tuple[str, str], list[str]] = {}
         self._last_discover = 0.0
 
     def _discover(self) -> None:
@@ -133,34 +131,30 @@ class DynamoReplicator(_Worker):
                     self._streams[(region, table)] = None
                     continue
                 self._streams[(region, table)] = (arn, replicas)
-                shards = self.client("dynamodbstreams", region).describe_stream(StreamArn=arn)
-                self._shards[(region, table)] = [sh["ShardId"] for sh in shards["StreamDescription"]["Shards"]]
         self._last_discover = time.monotonic()
 
     def _poll(self) -> None:
         if time.monotonic() - self._last_discover > 3.0:
             self._discover()
-        for (region, table), stream in list(self._streams.items()):
-            if stream is None or region in self.cut_regions:
-                continue
-            arn, replicas = stream
-            streams = self.client("dynamodbstreams", region)
-            for shard_id in self._shards.get((region, table), []):
-                key = (region, table, shard_id)
-                it = self._iters.get(key)
-                if it is None:
-                    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id,
-                                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-                out = streams.get_records(ShardIterator=it, Limit=1000)
-                self._iters[key] = out.get("NextShardIterator")
-                for rec in out.get("Records", []):
-                    image = rec["dynamodb"].get("NewImage") or rec["dynamodb"].get("OldImage") or {}
-                    origin = image.get(REP_REGION, {}).get("S")
-                    if origin and origin != region:
-                        continue  # a replicated write: do not send it back
-                    for dest in replicas:
-                        if dest != region:
-                            self.enqueue((region, dest, table, rec))
+
+    def on_record(self, region: str, table: str, rec: dict[str, Any]) -> None:
+        """Called by the emulator for every stream record as it is written (what the global-table
+        replication service consumes); replicated writes are not sent back."""
+        stream = self._streams.get((region, table))
+        if stream is None:
+            if time.monotonic() - self._last_discover < 3.0 or table not in self.tables:
+                return
+            self._discover()
+            stream = self._streams.get((region, table))
+            if stream is None:
+                return
+        image = rec["dynamodb"].get("NewImage") or rec["dynamodb"].get("OldImage") or {}
+        origin = image.get(REP_REGION, {}).get("S")
+        if origin and origin != region:
+            return
+        for dest in stream[1]:
+            if dest != region:
+                self.enqueue((region, dest, table, rec))
 
     def _source_region(self, item: Any) -> str:
         return str(item[0])
@@ -238,12 +232,12 @@ class S3Replicator(_Worker):
             self._rules[bucket] = dest
         self._last_rules = time.monotonic()
 
-    def on_put(self, bucket: str, key: str) -> None:
+    def on_put(self, bucket: str, key: str, body: bytes | None = None, meta: dict[str, str] | None = None) -> None:
         """Called by the emulator for every stored object (event-driven, like CRR)."""
         if (bucket, key) in self._replicating:
             return  # the replica write itself; replicas are not replicated again
         if bucket in self.pairs:
-            self.enqueue((bucket, key))
+            self.enqueue((bucket, key, body, meta))
 
     def _poll(self) -> None:
         if time.monotonic() - self._last_rules > 3.0:
@@ -261,28 +255,51 @@ class S3Replicator(_Worker):
             dst_keys = _keys(self.client("s3", dest_region), dest)
             for key, etag in src_keys.items():
                 if dst_keys.get(key) != etag:
-                    self.enqueue((bucket, key))
+                    self.enqueue((bucket, key, None, None))
                     count += 1
         return count
 
     def _source_region(self, item: Any) -> str:
         return self.pairs[item[0]][0]
 
+    def _apply_many(self, items: list[Any]) -> int:
+        """CRR does not order objects across keys: copy a batch in parallel, keys in order."""
+        if len(items) <= 1:
+            return super()._apply_many(items)
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = self.__dict__.setdefault("_pool", ThreadPoolExecutor(8, thread_name_prefix="crr"))
+        results = list(pool.map(self._try_apply, items))
+        done = 0
+        for ok in results:  # the applied prefix; the rest stay queued (re-copying is harmless)
+            if not ok:
+                break
+            done += 1
+        return done
+
+    def _try_apply(self, item: Any) -> bool:
+        try:
+            self._apply(item)
+            return True
+        except Exception as exc:
+            self.errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            return False
+
     def _apply(self, item: Any) -> None:
-        bucket, key = item
+        bucket, key, body, meta = item
         if not self._rules:
             self._load_rules()
         dest = self._rules.get(bucket)
         if not dest:
             return
         region, _, dest_region = self.pairs[bucket]
-        obj = self.client("s3", region).get_object(Bucket=bucket, Key=key)
-        body = obj["Body"].read()
+        if body is None:
+            obj = self.client("s3", region).get_object(Bucket=bucket, Key=key)
+            body, meta = obj["Body"].read(), obj.get("Metadata", {})
         self._replicating.add((dest, key))
         try:
-            self.client("s3", dest_region).put_object(
-                Bucket=dest, Key=key, Body=body, ContentType=obj.get("ContentType", "binary/octet-stream"),
-                Metadata=obj.get("Metadata", {}))
+            self.client("s3", dest_region).put_object(Bucket=dest, Key=key, Body=body, Metadata=meta or {})
         finally:
             self._replicating.discard((dest, key))
 

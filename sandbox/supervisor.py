@@ -232,6 +232,8 @@ class Supervisor:
             pairs[b.dr] = (roles["dr"], b.name, roles["primary"])
         self.s3_repl = S3Replicator(self.client, pairs, cfg.sandbox.s3.replication_delay_s, poll)
         moto_ext.on_s3_put(self.s3_repl.on_put)
+        moto_ext.on_stream_record(self.ddb_repl.on_record)
+        self.ddb_repl._discover()
         self.s3_repl.reconcile()
         self.ddb_repl.start()
         self.s3_repl.start()
