@@ -10,7 +10,7 @@ import argparse
 import json
 import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -21,12 +21,12 @@ TARGETS = ("sandbox", "localstack", "aws")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         self.exit(2, f"drill: error: {message}\n")
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="policy config (default: config/portforge.yaml)")
     common.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override any config value (repeatable)")
@@ -114,8 +114,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     if args.action == "up":
         loaded = _load(args)
-        state, started = lifecycle.up(loaded, args.posture)
-        live = lifecycle.status() or state
+        up_state, started = lifecycle.up(loaded, args.posture)
+        state = up_state
+        live = lifecycle.status() or up_state
         if not args.json:
             total = (state.get("timings") or {}).get("total")
             print(("started" if started else "already running") +
@@ -123,19 +124,20 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         _print_status(live, args.json)
         return 0 if live.get("healthy") else 1
     if args.action == "status":
-        state = lifecycle.status()
-        if state is None:
+        current = lifecycle.status()
+        if current is None:
             if args.json:
                 print(json.dumps({"healthy": False, "running": False}))
             else:
                 print("sandbox: not running")
             return 1
-        _print_status(state, args.json)
-        return 0 if state.get("healthy") else 1
+        _print_status(current, args.json)
+        return 0 if current.get("healthy") else 1
     if args.action == "env":
-        state = lifecycle.running_state()
-        if state is None:
+        running = lifecycle.running_state()
+        if running is None:
             raise InvalidInput("sandbox is not running (start it with: drill sandbox up)")
+        state = running
         # the emulator accepts any credentials; these are placeholders, not secrets
         for key, value in (("AWS_ENDPOINT_URL", state["aws_endpoint"]), ("AWS_ACCESS_KEY_ID", "testing"),
                            ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", state["regions"]["primary"]),

@@ -74,7 +74,7 @@ class Drill:
     def phase(self, name: str, measured: bool = True, detail: str = "",
               started_at: float | None = None) -> Iterator[dict[str, Any]]:
         start = started_at if started_at is not None else self.journal.now()[0]
-        info: dict[str, Any] = {}
+        info: dict[str, Any] = {}  # what the phase learned, journaled with it
         self.journal.write("phase_started", name=name, measured=measured)
         try:
             yield info
@@ -116,7 +116,7 @@ class Drill:
         lag = probes.replica_lag_s(self.target)
         if lag is None or lag > cfg.rds.lag_threshold_s:
             problems.append(f"replica lag {lag} s (threshold {cfg.rds.lag_threshold_s} s)")
-        result = {"ok": not problems, "problems": problems, "replica_lag_s": lag}
+        result: dict[str, Any] = {"ok": not problems, "problems": problems, "replica_lag_s": lag}
         self.journal.write("steady_state", **result)
         return result
 
@@ -274,19 +274,25 @@ class Drill:
             rto_result["projected_s"] = None
             rto_result["met"] = False
         self.journal.write("rto", **rto_result)
+        self.results = {"rto": rto_result, "rpo": self.measure_rpo()}
+        return self.results
+
+    def measure_rpo(self) -> dict[str, Any]:
+        """Classify every write made to the primary against what the DR copies hold now."""
+        cfg = self.cfg
         rpo: dict[str, Any] = {}
-        primary = cfg.regions.primary.name
+        primary, dr = cfg.regions.primary.name, cfg.regions.dr.name
         for store, writer in self.writers.items():
+            writer.stop()
             verifier = self.verifiers[store]
             surviving = verifier.surviving("dr" if store == "rds" else dr)
             loss = classify_writes(store, [w for w in writer.writes if w.region == primary], surviving)
-            budget = cfg.budgets.rpo_s.get(store)
+            budget = next((v for k, v in cfg.budgets.rpo_s.items() if k == store), None)
             entry = {**loss.as_dict(), "budget_s": budget, "met": budget is None or loss.rpo_s <= budget,
                      "measured_s": loss.rpo_s}
             self.journal.write("rpo", **entry)
             rpo[store] = entry
-        self.results = {"rto": rto_result, "rpo": rpo}
-        return self.results
+        return rpo
 
     # ------------------------------------------------------------------ restore
 

@@ -65,9 +65,13 @@ def deployments_ready(target: Target, role: str, namespace: str) -> dict[str, tu
     from kubernetes import client
 
     apps = client.AppsV1Api(target.kube(role))
-    out = {}
+    out: dict[str, tuple[int, int]] = {}
     for dep in apps.list_namespaced_deployment(namespace, _request_timeout=5).items:
-        out[dep.metadata.name] = (int(dep.status.available_replicas or 0), int(dep.spec.replicas or 0))
+        if dep.metadata is None or dep.metadata.name is None:
+            continue
+        available = dep.status.available_replicas if dep.status is not None else 0
+        desired = dep.spec.replicas if dep.spec is not None else 0
+        out[dep.metadata.name] = (int(available or 0), int(desired or 0))
     return out
 
 
@@ -75,5 +79,8 @@ def ready_nodes(target: Target, role: str) -> int:
     from kubernetes import client
 
     core = client.CoreV1Api(target.kube(role))
-    return sum(1 for n in core.list_node(_request_timeout=5).items
-               if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
+    count = 0
+    for node in core.list_node(_request_timeout=5).items:
+        conditions = (node.status.conditions if node.status is not None else None) or []
+        count += int(any(c.type == "Ready" and c.status == "True" for c in conditions))
+    return count

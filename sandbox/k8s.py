@@ -21,6 +21,8 @@ from typing import Any
 
 from sandbox.httpserver import Request, Response
 
+List = list  # Cluster.list shadows the builtin inside the class body
+
 RESOURCES = {
     # plural: (group_version, kind, namespaced, short names)
     "pods": ("v1", "Pod", True, ["po"]),
@@ -103,7 +105,7 @@ class Cluster:
             self.objects[(resource, namespace if namespaced else "", meta["name"])] = obj
         return obj
 
-    def list(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    def list(self, resource: str, namespace: str | None = None) -> List[dict[str, Any]]:
         with self.lock:
             return [o for (r, ns, _), o in self.objects.items()
                     if r == resource and (namespace is None or ns == namespace)]
@@ -185,7 +187,7 @@ class Cluster:
                 cond.update(status=want, reason="KubeletReady" if ready else "KubeletNotReady")
                 node["metadata"]["resourceVersion"] = str(next(self._rv))
 
-    def _ready_nodes(self) -> list[str]:
+    def _ready_nodes(self) -> List[str]:
         return [n["metadata"]["name"] for n in self.list("nodes")
                 if n["status"]["conditions"][0]["status"] == "True"]
 

@@ -149,7 +149,7 @@ def install() -> None:
             return result
         hc_id = self._get_param("HealthCheckId")
         healthy, text, checked = _health_status(hc_id)
-        obs = result.result["HealthCheckObservations"][0]
+        obs = result.result["HealthCheckObservations"][0]  # type: ignore[index]
         obs["StatusReport"]["Status"] = text if healthy else f"Failure: {text}"
         obs["StatusReport"]["CheckedTime"] = checked
         obs["IPAddress"] = "127.0.0.1"
@@ -195,7 +195,7 @@ def install() -> None:
                 if "Create" in upd:
                     _create_replica_table(table, self.current_account, upd["Create"]["RegionName"])
                 elif "Delete" in upd:
-                    table.drill_replicas = [r for r in _replicas(table) if r != upd["Delete"]["RegionName"]]
+                    table.drill_replicas = [r for r in _replicas(table) if r != upd["Delete"]["RegionName"]]  # type: ignore[attr-defined]
             rest = {k: v for k, v in self.body.items() if k not in ("ReplicaUpdates", "TableName")}
             if not rest:
                 return DynamoHandler_describe(self, name)
@@ -245,7 +245,7 @@ def _create_replica_table(table: Table, account_id: str, region: str) -> None:
             global_indexes=None,
             indexes=None,
             streams=dict(table.stream_specification),
-            billing_mode=table.billing_mode,
+            billing_mode=table.billing_mode or "PAY_PER_REQUEST",
             sse_specification=None,
             tags=[],
             deletion_protection_enabled=None,
@@ -253,5 +253,5 @@ def _create_replica_table(table: Table, account_id: str, region: str) -> None:
         )
     other = backend.tables[table.name]
     regions = sorted(set(_replicas(table)) | {table.region_name, region})
-    table.drill_replicas = regions
-    other.drill_replicas = regions
+    table.drill_replicas = regions  # type: ignore[attr-defined]
+    other.drill_replicas = regions  # type: ignore[attr-defined]

@@ -47,7 +47,7 @@ def alb_dr_name(name: str) -> str:
 def provision(cfg: Config, client: ClientFactory, posture: str = "policy",
               rds_endpoints: dict[str, tuple[str, int]] | None = None,
               rds_password: str = "") -> Inventory:
-    gaps = {g.key for g in cfg.known_gaps} if posture == "as-is" else set()
+    gaps: set[str] = {str(g.key) for g in cfg.known_gaps} if posture == "as-is" else set()
     inv = Inventory(skipped=sorted(gaps))
     roles = {"primary": cfg.regions.primary.name, "dr": cfg.regions.dr.name}
     inv.account_id = client("sts", roles["primary"]).get_caller_identity()["Account"]
@@ -299,8 +299,8 @@ def _route53(cfg: Config, client: ClientFactory, roles: dict[str, str], gaps: se
             changes.append(_record(rec.name, rec.type, f"{inv.distribution_id}.cloudfront.net".lower(),
                                    "Z2FDTNDATAQYW2", ttl))
             continue
-        alb = cfg.alb_for_host(host).name
-        primary_dns, dr_dns = inv.albs[alb]["primary"], inv.albs[alb]["dr"]
+        alb_name = cfg.alb_for_host(host).name
+        primary_dns, dr_dns = inv.albs[alb_name]["primary"], inv.albs[alb_name]["dr"]
         if rec.routing == "failover" and "route53_failover" not in gaps:
             for ident, dns in (("PRIMARY", primary_dns), ("SECONDARY", dr_dns)):
                 change = _record(rec.name, rec.type, dns, inv.alb_zone_ids[dns], ttl)
