@@ -66,8 +66,7 @@ def outage_trial(length: float, reports: Path) -> tuple[float, float]:
         assert d.load is not None
         rto = user_facing_rto(as_reqs(d.load.records()), start, cfg.regions.primary.name,
                               cfg.measure.success_window_s, cfg.measure.success_ratio)
-        users = max(1, cfg.measure.load_users)
-        return float(rto.rto_s or -1), 1.0 / (users * 10)
+        return float(rto.rto_s or -1), 1.0 / (cfg.load.users * cfg.load.user_rps)
     finally:
         for h in hcs:
             r53.update_health_check(HealthCheckId=h, Disabled=False)

@@ -313,8 +313,16 @@ class Measure(Model):
     success_ratio: float = Field(gt=0, le=1)
     probe_interval_s: float = Field(gt=0)
     action_deadline_s: float = Field(gt=0)
-    load_users: int = Field(ge=1)
-    load_spawn_rate: float = Field(gt=0)
+
+
+class Load(Model):
+    users: int = Field(ge=1)
+    spawn_rate: float = Field(gt=0)
+    user_rps: float = Field(gt=0)
+    workers: int = Field(0, ge=0, le=64)
+    external_workers: int = Field(0, ge=0, le=1024)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = Field(5557, ge=0, le=65535)
 
 
 class SandboxPorts(Model):
@@ -398,6 +406,7 @@ class Config(Model):
     regular_tests: list[RegularTest]
     known_gaps: list[KnownGap] = []
     measure: Measure
+    load: Load
     sandbox: Sandbox
 
     @model_validator(mode="after")

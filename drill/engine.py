@@ -157,17 +157,20 @@ class Drill:
             "s3": CanaryWriter("s3", rate, self.journal, s3.write, classify_aws, primary),
         }
         base, host_header = self.target.edge()
+        lc = cfg.load
         self.load = LoadRunner(base, self.dir / "load", api_host=cfg.fqdn("api") if host_header else "",
                                grafana_host=cfg.fqdn("grafana") if host_header else "",
-                               users=cfg.measure.load_users, spawn_rate=cfg.measure.load_spawn_rate,
+                               users=lc.users, spawn_rate=lc.spawn_rate, user_rps=lc.user_rps,
+                               workers=lc.workers, external_workers=lc.external_workers,
+                               master_bind_host=lc.master_bind_host, master_port=lc.master_port,
                                max_run_s=3600)
         self.load.start()
         for writer in self.writers.values():
             writer.start()
         if not self.load.wait_for_traffic(30):
             raise ActionFailed("locust produced no requests within 30 s (see load/locust.out)")
-        self.journal.write("traffic_started", users=cfg.measure.load_users, canary_rate_per_s=rate,
-                           stores=list(self.writers))
+        self.journal.write("traffic_started", users=lc.users, user_rps=lc.user_rps, workers=lc.workers,
+                           external_workers=lc.external_workers, canary_rate_per_s=rate, stores=list(self.writers))
         time.sleep(warmup_s)
 
     def _canary_client(self, service: str, region: str) -> Any:

@@ -68,7 +68,8 @@ def _free_port() -> int:
 class LoadRunner:
     def __init__(self, base_url: str, log_dir: Path, api_host: str = "", grafana_host: str = "",
                  users: int = 20, spawn_rate: float = 20, user_rps: float = 10, workers: int = 0,
-                 external_workers: int = 0, max_run_s: float = 3600, log_requests: bool = True):
+                 external_workers: int = 0, max_run_s: float = 3600, log_requests: bool = True,
+                 master_bind_host: str = "127.0.0.1", master_port: int = 0):
         self.base_url = base_url
         self.log_dir = log_dir
         self.api_host = api_host
@@ -80,6 +81,8 @@ class LoadRunner:
         self.external_workers = external_workers
         self.max_run_s = max_run_s
         self.log_requests = log_requests
+        self.master_bind_host = master_bind_host
+        self.master_port = master_port
         self.procs: list[subprocess.Popen[bytes]] = []
         self.started_at = 0.0
 
@@ -98,9 +101,9 @@ class LoadRunner:
         out = open(self.log_dir / "locust.out", "ab")
         n_workers = self.workers + self.external_workers
         if n_workers:
-            port = _free_port()
-            master = base + ["--master", "--expect-workers", str(n_workers), "--master-bind-host", "127.0.0.1",
-                             "--master-bind-port", str(port)]
+            port = self.master_port or _free_port()
+            master = base + ["--master", "--expect-workers", str(n_workers), "--master-bind-host",
+                             self.master_bind_host, "--master-bind-port", str(port)]
             self.procs.append(subprocess.Popen(master, stdout=out, stderr=out, env=self._env()))
             for _ in range(self.workers):
                 worker = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host",

@@ -64,7 +64,7 @@ class DataPlane:
         return cache[key]
 
     def start(self) -> dict[str, Any]:
-        from sandbox.httpserver import Server
+        from sandbox.httpserver import FastServer, Server
         from sandbox.route53 import Edge, HealthChecker, Resolver
         from sandbox.services import AlbApp, RegionServices
 
@@ -93,7 +93,8 @@ class DataPlane:
         self.checker.refresh()
         self.resolver = Resolver(r53, spec["zone_id"], self.checker.healthy, cfg.route53.ttl_s)
         self.edge = Edge(self.resolver, albs, status=self.status)
-        self.edge_server = Server(self.edge, host, int(spec["ports"].get("edge", 0)), "edge")
+        self.edge_server = FastServer(self.edge, host, int(spec["ports"].get("edge", 0)), "edge",
+                                      blocking=self._blocking)
         self.servers.append(self.edge_server)
         for h in cfg.routed_hosts():
             self.resolver.resolve(cfg.fqdn(h))
@@ -131,6 +132,11 @@ class DataPlane:
                     last_push = time.monotonic()
             except Exception:  # the supervisor may be stopping; next tick retries
                 continue
+
+    @staticmethod
+    def _blocking(req: Any) -> bool:
+        """Requests that reach a store (database, DynamoDB, S3) run on the pool; the rest inline."""
+        return "/api/" in req.path and not req.path.endswith("/health")
 
     def _check_view(self, st: Any) -> dict[str, Any]:
         return {"id": st.id, "fqdn": st.fqdn, "path": st.path, "healthy": st.healthy,
