@@ -55,8 +55,16 @@ class _Worker:
     def _poll(self) -> None:
         """Find new changes and enqueue them."""
 
+    def _next_wait(self) -> float:
+        """Sleep until the oldest queued change is due (deliveries land on time), at most poll_s."""
+        with self._lock:
+            if not self._queue or self.paused:
+                return self.poll_s
+            due = self._queue[0][0] + self.delay_s - time.monotonic()
+        return max(0.002, min(self.poll_s, due))
+
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
+        while not self._stop.wait(self._next_wait()):
             try:
                 self._poll()
             except Exception as exc:  # the source may be unreachable; keep what is queued
