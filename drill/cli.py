@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="quarterly")
     run.add_argument("--reports", metavar="DIR", default=None, help="where reports land (default: reports/)")
     run.add_argument("-k", dest="select", metavar="EXPR", default=None, help="pytest -k scenario filter")
+
+    rb = sub.add_parser("rollback", help="finish the rollback of drills that did not finish (after a hard kill)")
+    rb.add_argument("drills", nargs="*", metavar="DRILL_DIR", help="drill report dirs (default: every unfinished one)")
+    rb.add_argument("--reports", metavar="DIR", default=None, help="where reports land (default: reports/)")
     return parser
 
 
@@ -169,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sandbox(args)
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "rollback":
+            from drill.rollback import run_rollback
+
+            return run_rollback(args.reports, args.drills)
     except InvalidInput as exc:
         print(f"drill: error: {exc}", file=sys.stderr)
         return 2

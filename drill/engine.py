@@ -44,7 +44,7 @@ class Drill:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.dir / "journal.jsonl")
         self.journal.write("drill_started", durable=True, drill_id=self.drill_id, target=target, cadence=cadence,
-                           policy=self.cfg.policy.name, applied=loaded.applied(),
+                           policy=self.cfg.policy.name, applied=loaded.applied(), set_args=loaded.set_args,
                            budgets=self.cfg.budgets.model_dump(mode="json"),
                            policy_waits={"declaration_s": self.policy_cfg.declaration.outage_s,
                                          "stabilization_s": self.policy_cfg.failback.stabilization_s},
@@ -165,6 +165,7 @@ class Drill:
                                master_bind_host=lc.master_bind_host, master_port=lc.master_port,
                                max_run_s=3600)
         self.load.start()
+        self.journal.write("load_started", durable=True, pids=[p.pid for p in self.load.procs])
         for writer in self.writers.values():
             writer.start()
         if not self.load.wait_for_traffic(30):

@@ -88,7 +88,7 @@ class LoadRunner:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(DRILL_API_HOST=self.api_host, DRILL_GRAFANA_HOST=self.grafana_host,
+        env.update(DRILL_API_HOST=self.api_host, DRILL_GRAFANA_HOST=self.grafana_host, DRILL_PARENT_PID=str(os.getpid()),
                    DRILL_USER_RPS=str(self.user_rps),
                    DRILL_REQUEST_LOG=str(self.log_dir / "requests-{pid}.csv") if self.log_requests else "")
         return env

@@ -89,12 +89,16 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        # rollback must finish: a second Ctrl-C or SIGTERM waits (SIGKILL leaves `drill rollback`)
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             if drill.faults.active or "fault" in drill.marks:
                 drill.restore()
         finally:
             drill.close("interrupted" if interrupted else "finished")
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
     result = render(drill.dir)
     elapsed = time.monotonic() - started
     out = sys.stdout

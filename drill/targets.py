@@ -163,9 +163,10 @@ class SandboxTarget(Target):
             self.started_here = False
 
 
-def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None) -> Target:
+def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None,
+                start_sandbox: bool = True) -> Target:
     if name == "sandbox":
-        return SandboxTarget(loaded, journal)
+        return SandboxTarget(loaded, journal, start=start_sandbox)
     raise InvalidInput(f"--target {name}: not available yet in this version (sandbox only; "
                        "LocalStack and AWS targets are tracked work)")
 

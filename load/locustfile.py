@@ -42,12 +42,29 @@ def _flush() -> None:
         _fh.flush()
 
 
+PARENT_PID = int(os.environ.get("DRILL_PARENT_PID", "0") or 0)
+
+
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
-    _open_log()
-    if LOG_PATH:
-        import gevent
+    import gevent
 
+    _open_log()
+    if PARENT_PID:
+        def watch_parent() -> None:
+            """A drill killed with SIGKILL cannot stop its load: stop when the drill is gone."""
+            while True:
+                gevent.sleep(0.5)
+                try:
+                    os.kill(PARENT_PID, 0)
+                except ProcessLookupError:
+                    _flush()
+                    if environment.runner is not None:
+                        environment.runner.quit()
+                    os._exit(0)
+
+        gevent.spawn(watch_parent)
+    if LOG_PATH:
         def flusher() -> None:
             while True:
                 gevent.sleep(0.25)

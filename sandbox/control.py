@@ -215,14 +215,23 @@ def reset(sup: Supervisor) -> dict[str, Any]:
                 dep["spec"]["replicas"] = wl.replicas if role == "primary" else min(
                     wl.replicas, cfg.eks.standby_replicas)
     steps.append("clusters back to steady size")
-    deadline = time.monotonic() + 30
+    # steady means every part healthy and the edge answering from the primary region again
+    # (the health checks need their threshold of successes, then the resolver its TTL)
+    primary = cfg.regions.primary.name
+    deadline = time.monotonic() + 60
+    steady = False
     while time.monotonic() < deadline:
         state = sup.refresh_state()
-        if state["healthy"]:
+        try:
+            answers = sup.edge_status()["answers"]
+        except OSError:
+            answers = {}
+        steady = bool(state["healthy"]) and bool(answers) and all(a["region"] == primary for a in answers.values())
+        if steady:
             break
         time.sleep(0.2)
-    sup.event("reset", steps=steps, healthy=sup.state["healthy"])
-    return {"steps": steps, "healthy": sup.state["healthy"], "parts": sup.state.get("parts")}
+    sup.event("reset", steps=steps, healthy=steady)
+    return {"steps": steps, "healthy": steady, "parts": sup.state.get("parts")}
 
 
 def _reset_rds_api(sup: Supervisor) -> None:
