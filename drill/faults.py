@@ -26,56 +26,178 @@ class FaultKind:
     description: str
     inject: Callable[..., None]
     undo: Callable[..., None]
+    capture: Callable[..., dict[str, Any]] | None = None  # state the undo restores, read before injecting
+    targets: tuple[str, ...] = ("sandbox",)
 
 
 REGISTRY: dict[str, FaultKind] = {}
 
 
-def fault(name: str, description: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    def register(inject: Callable[..., None]) -> Callable[..., None]:
-        REGISTRY[name] = FaultKind(name, description, inject, lambda *a, **k: None)
-        return inject
-
-    return register
-
-
-def undoes(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    def register(undo: Callable[..., None]) -> Callable[..., None]:
-        kind = REGISTRY[name]
-        REGISTRY[name] = FaultKind(kind.name, kind.description, kind.inject, undo)
-        return undo
-
-    return register
+def register(name: str, description: str, inject: Callable[..., None], undo: Callable[..., None],
+             capture: Callable[..., dict[str, Any]] | None = None,
+             targets: tuple[str, ...] = ("sandbox",)) -> None:
+    REGISTRY[name] = FaultKind(name, description, inject, undo, capture, targets)
 
 
 def _sandbox(target: Target, fault_name: str) -> SandboxTarget:
     if not isinstance(target, SandboxTarget):
-        raise InvalidInput(f"fault {fault_name}: no implementation for target {target.name} yet")
+        raise InvalidInput(f"fault {fault_name}: no implementation for target {target.name}")
     return target
 
 
-# --------------------------------------------------------------------- catalog (sandbox)
+def _ctl(fault_name: str, path: str, inject_body: dict[str, Any], undo_body: dict[str, Any]) -> tuple[
+        Callable[..., None], Callable[..., None]]:
+    """A sandbox fault that is one control call to inject and one to undo (bodies get the params)."""
+
+    def inject(target: Target, **params: Any) -> None:
+        _sandbox(target, fault_name).control("POST", path, {**inject_body, **_fill(inject_body, params)})
+
+    def undo(target: Target, **params: Any) -> None:
+        _sandbox(target, fault_name).control("POST", path, {**undo_body, **_fill(undo_body, params)})
+
+    return inject, undo
 
 
-@fault("region_outage", "the primary region goes dark: its services, its AWS endpoints and its "
-                        "database stop; in-flight cross-region replication is lost")
-def _region_outage(target: Target, role: str = "primary") -> None:
-    _sandbox(target, "region_outage").control("POST", "/outage", {"role": role, "down": True})
+def _fill(body: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k in body or k == "role"}
 
 
-@undoes("region_outage")
-def _region_outage_undo(target: Target, role: str = "primary") -> None:
-    _sandbox(target, "region_outage").control("POST", "/outage", {"role": role, "down": False})
+# --------------------------------------------------------------------- catalog: sandbox switches
+
+register("region_outage", "a region goes dark: its services, its AWS endpoints and its database stop; "
+         "in-flight cross-region replication is lost",
+         *_ctl("region_outage", "/outage", {"role": "primary", "down": True}, {"role": "primary", "down": False}))
+register("health_endpoint_failing", "every service's health endpoint fails in a region while the "
+         "services keep serving", *_ctl("health_endpoint_failing", "/services",
+                                        {"role": "primary", "services": "all", "mode": "health"},
+                                        {"role": "primary", "services": "all", "mode": "ok"}))
+register("primary_db_crash", "the primary database server dies",
+         *_ctl("primary_db_crash", "/rds", {"role": "primary", "action": "stop"},
+               {"role": "primary", "action": "start"}))
+register("replication_stopped", "cross-region RDS replication stops (the link is cut; in flight is lost)",
+         *_ctl("replication_stopped", "/replication/rds", {"cut": True}, {"cut": False}))
+register("dynamodb_replication_paused", "global-table replication pauses (changes queue up)",
+         *_ctl("dynamodb_replication_paused", "/replication/dynamodb", {"paused": True}, {"paused": False}))
 
 
-@fault("replication_lag", "cross-region RDS replication runs delay_s behind")
-def _lag(target: Target, delay_s: float = 5.0, previous_s: float = 0.0) -> None:
-    _sandbox(target, "replication_lag").control("POST", "/replication/rds", {"delay_s": delay_s})
+def _lag_capture(target: Target, **params: Any) -> dict[str, Any]:
+    status = _sandbox(target, "replication_lag").control("GET", "/replication")["rds"]
+    return {"previous_s": float(status.get("link_delay_s") or 0.0)}
 
 
-@undoes("replication_lag")
-def _lag_undo(target: Target, delay_s: float = 5.0, previous_s: float = 0.0) -> None:
-    _sandbox(target, "replication_lag").control("POST", "/replication/rds", {"delay_s": previous_s})
+register("replication_lag", "cross-region RDS replication runs delay_s behind",
+         lambda target, delay_s=5.0, previous_s=0.0: _sandbox(target, "replication_lag").control(
+             "POST", "/replication/rds", {"delay_s": delay_s}),
+         lambda target, delay_s=5.0, previous_s=0.0: _sandbox(target, "replication_lag").control(
+             "POST", "/replication/rds", {"delay_s": previous_s}),
+         capture=_lag_capture)
+
+
+# --------------------------------------------------------------------- catalog: real APIs (any target)
+
+
+def _hc_capture(target: Target, **params: Any) -> dict[str, Any]:
+    r53 = target.client("route53", "us-east-1", journaled=False)
+    before = {}
+    for hc in r53.list_health_checks()["HealthChecks"]:
+        conf = hc["HealthCheckConfig"]
+        before[hc["Id"]] = {"Inverted": bool(conf.get("Inverted", False)), "Disabled": bool(conf.get("Disabled", False))}
+    return {"before": before}
+
+
+def _hc_setter(field: str) -> tuple[Callable[..., None], Callable[..., None]]:
+    def inject(target: Target, before: dict[str, dict[str, bool]] | None = None) -> None:
+        r53 = target.client("route53", "us-east-1")
+        for hc_id in before or {}:
+            r53.update_health_check(HealthCheckId=hc_id, **{field: True})
+
+    def undo(target: Target, before: dict[str, dict[str, bool]] | None = None) -> None:
+        r53 = target.client("route53", "us-east-1")
+        for hc_id, prev in (before or {}).items():
+            r53.update_health_check(HealthCheckId=hc_id, **{field: prev[field]})
+
+    return inject, undo
+
+
+register("health_check_inverted", "every Route 53 health check reports the opposite of what it sees",
+         *_hc_setter("Inverted"), capture=_hc_capture, targets=("sandbox", "localstack", "aws"))
+register("health_check_disabled", "every Route 53 health check is disabled (always healthy)",
+         *_hc_setter("Disabled"), capture=_hc_capture, targets=("sandbox", "localstack", "aws"))
+
+
+def _ng_capture(target: Target, role: str = "dr", **params: Any) -> dict[str, Any]:
+    cl = target.cfg.cluster(role)
+    ng = target.client("eks", target.cfg.region_name(role), journaled=False).describe_nodegroup(
+        clusterName=cl.cluster, nodegroupName=cl.node_group)["nodegroup"]
+    return {"role": role, "before": ng["scalingConfig"]}
+
+
+def _ng_zero(target: Target, role: str = "dr", before: dict[str, int] | None = None) -> None:
+    cl = target.cfg.cluster(role)
+    target.client("eks", target.cfg.region_name(role)).update_nodegroup_config(
+        clusterName=cl.cluster, nodegroupName=cl.node_group,
+        scalingConfig={"minSize": 0, "maxSize": max(1, (before or {}).get("maxSize", 1)), "desiredSize": 0})
+
+
+def _ng_restore(target: Target, role: str = "dr", before: dict[str, int] | None = None) -> None:
+    cl = target.cfg.cluster(role)
+    target.client("eks", target.cfg.region_name(role)).update_nodegroup_config(
+        clusterName=cl.cluster, nodegroupName=cl.node_group, scalingConfig=dict(before or {}))
+
+
+register("node_group_zero", "a cluster's node group is scaled to 0 nodes", _ng_zero, _ng_restore,
+         capture=_ng_capture, targets=("sandbox", "aws"))
+
+
+def _pod_kill(target: Target, role: str = "primary", deployment: str = "", namespace: str = "") -> None:
+    from kubernetes import client
+
+    core = client.CoreV1Api(target.kube(role))
+    ns = namespace or target.cfg.app_namespace
+    for pod in core.list_namespaced_pod(ns, label_selector=f"app={deployment}", _request_timeout=10).items:
+        name = pod.metadata.name if pod.metadata is not None else None
+        if not name:
+            continue
+        if target.journal is not None:
+            target.journal.write("k8s_call", operation="delete_namespaced_pod", pod=name, namespace=ns)
+        core.delete_namespaced_pod(name, ns, _request_timeout=10)
+
+
+def _pod_kill_undo(target: Target, role: str = "primary", deployment: str = "", namespace: str = "") -> None:
+    """Pods come back by themselves (the deployment's controller); the undo waits for that."""
+    from drill import probes
+    from drill.targets import wait_until
+
+    ns = namespace or target.cfg.app_namespace
+    wait_until(lambda: (lambda r: r[0] >= r[1])(probes.deployments_ready(target, role, ns).get(deployment, (0, 1))),
+               target.cfg.measure.action_deadline_s, f"{deployment} available again")
+
+
+register("pod_kill", "every pod of a deployment is deleted", _pod_kill, _pod_kill_undo,
+         targets=("sandbox", "aws"))
+
+
+def _s3_capture(target: Target, **params: Any) -> dict[str, Any]:
+    s3 = target.client("s3", target.cfg.regions.primary.name, journaled=False)
+    return {"before": {p.name: s3.get_bucket_replication(Bucket=p.name)["ReplicationConfiguration"]
+                       for p in target.cfg.s3.buckets}}
+
+
+def _s3_pause(target: Target, before: dict[str, Any] | None = None) -> None:
+    s3 = target.client("s3", target.cfg.regions.primary.name)
+    for bucket, conf in (before or {}).items():
+        rules = [dict(r, Status="Disabled") for r in conf["Rules"]]
+        s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration={"Role": conf["Role"], "Rules": rules})
+
+
+def _s3_resume(target: Target, before: dict[str, Any] | None = None) -> None:
+    s3 = target.client("s3", target.cfg.regions.primary.name)
+    for bucket, conf in (before or {}).items():
+        s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=conf)
+
+
+register("s3_replication_paused", "S3 cross-region replication rules are disabled", _s3_pause, _s3_resume,
+         capture=_s3_capture, targets=("sandbox", "localstack", "aws"))
 
 
 # --------------------------------------------------------------------- manager
@@ -92,13 +214,18 @@ class FaultManager:
     def inject(self, name: str, **params: Any) -> str:
         if name not in REGISTRY:
             raise InvalidInput(f"unknown fault {name!r} (known: {', '.join(sorted(REGISTRY))})")
+        kind = REGISTRY[name]
+        if self.target.name not in kind.targets:
+            raise InvalidInput(f"fault {name}: not available on target {self.target.name}")
+        if kind.capture is not None:
+            params = {**params, **kind.capture(self.target, **params)}
         fault_id = f"{name}-{next(self._ids)}"
         self.journal.write("fault_planned", durable=True, fault_id=fault_id, name=name, params=params,
                            undo={"name": name, "params": params}, target=self.target.name)
         with self._lock:
             self.active.append((fault_id, name, params))
         try:
-            REGISTRY[name].inject(self.target, **params)
+            kind.inject(self.target, **params)
         except Exception as exc:
             self.journal.write("fault_inject_failed", durable=True, fault_id=fault_id, error=str(exc)[:300])
             raise
