@@ -20,6 +20,18 @@ REPO = Path(__file__).resolve().parent
 pytest_plugins = ["steps.drill_steps"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tags that trace a scenario to the policy come from the policy file itself: @checklist_<id>
+    for each checklist item and @<key> for each regular test. Any other tag fails --strict-markers."""
+    from drill.config import load_config
+
+    cfg = load_config().config
+    for item in cfg.checklist:
+        config.addinivalue_line("markers", f"checklist_{item.id}: checklist item {item.id}: {item.en} [{item.ko}]")
+    for test in cfg.regular_tests:
+        config.addinivalue_line("markers", f"{test.key}: regular test ({test.cadence}): {test.content}")
+
+
 def run_drill_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
                   check: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""

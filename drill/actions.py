@@ -88,13 +88,13 @@ def _zone_id(target: Target) -> str:
     raise RuntimeError(f"hosted zone {target.cfg.route53.zone} not found")
 
 
-def wait_edge_serves(target: Target, role: str, deadline_s: float, interval_s: float) -> dict[str, float]:
-    """Wait until every routed hostname answers from ``role``'s region; returns the wait per host."""
+def wait_edge_serves(target: Target, role: str, deadline_s: float, interval_s: float,
+                     hosts: list[str] | None = None) -> dict[str, float]:
+    """Wait until every routed hostname (or ``hosts``) answers from ``role``'s region; returns the wait per host."""
     cfg = target.cfg
     region = cfg.region_name(role)
     waits = {}
-    for host in cfg.routed_hosts():
-        fqdn = cfg.fqdn(host)
+    for fqdn in hosts or [cfg.fqdn(h) for h in cfg.routed_hosts()]:
         waits[fqdn] = wait_until(lambda f=fqdn: probes.http_get(target, f, cfg.route53.health_check.path)[1] == region,
                                  deadline_s, f"{fqdn} served by {region}", interval_s)
     return waits

@@ -51,7 +51,9 @@ class Drill:
                            applied_waits={"declaration_s": self.cfg.declaration.outage_s,
                                           "stabilization_s": self.cfg.failback.stabilization_s},
                            regions={"primary": self.cfg.regions.primary.name, "dr": self.cfg.regions.dr.name},
-                           measure=self.cfg.measure.model_dump(mode="json"))
+                           measure=self.cfg.measure.model_dump(mode="json"),
+                           checklist=[c.model_dump(mode="json") for c in self.cfg.checklist],
+                           regular_tests=[t.model_dump(mode="json") for t in self.cfg.regular_tests])
         self.target: Target = make_target(target, loaded, self.journal)
         self.journal.write("target_ready", target=self.target.name, emulated=self.target.emulated,
                            started_sandbox=getattr(self.target, "started_here", False))
@@ -195,6 +197,48 @@ class Drill:
         self.journal.write("traffic_stopped")
 
     # ------------------------------------------------------------------ the failover
+
+    def inject(self, name: str, **params: Any) -> float:
+        fault_at = self.journal.now()[0]
+        self.faults.inject(name, **params)
+        self.marks["fault"] = fault_at
+        self.journal.write("mark", name="fault", at=fault_at, fault=name)
+        return fault_at
+
+    def check_health_check_settings(self) -> list[str]:
+        """The health checks in the target against the policy's own values (not a profile's)."""
+        want = self.policy_cfg.route53.health_check
+        r53 = self.target.client("route53", "us-east-1", journaled=False)
+        checks = r53.list_health_checks()["HealthChecks"]
+        problems = [] if checks else ["no Route 53 health check exists"]
+        for hc in checks:
+            conf = hc["HealthCheckConfig"]
+            got = (conf.get("ResourcePath"), conf.get("RequestInterval"), conf.get("FailureThreshold"))
+            if got != (want.path, int(want.interval_s), want.failure_threshold):
+                problems.append(f"{hc['Id']}: path/interval/threshold {got}, policy "
+                                f"({want.path!r}, {int(want.interval_s)}, {want.failure_threshold})")
+        self.journal.write("health_check_settings", checks=len(checks), problems=problems)
+        return problems
+
+    def wait_alert(self, channel: str, since: float) -> list[dict[str, Any]]:
+        """Messages that reached ``channel`` since ``since`` (the sandbox's Slack sink)."""
+        if not isinstance(self.target, SandboxTarget):
+            import pytest
+
+            pytest.skip(f"Slack messages are not observable on target {self.target.name}")
+        sandbox = self.target
+        found: list[dict[str, Any]] = []
+
+        def arrived() -> bool:
+            nonlocal found
+            msgs = sandbox.control("GET", f"/slack?since={since}")
+            found = [m for m in msgs if m["channel"] == channel]
+            return bool(found)
+
+        wait_until(arrived, self.cfg.measure.action_deadline_s, f"an alert in {channel}", self.interval)
+        self.journal.write("alert_seen", channel=channel, count=len(found),
+                           first_at=found[0]["at"], text=found[0]["payload"].get("text"))
+        return found
 
     def inject_outage(self) -> float:
         fault_at = self.journal.now()[0]

@@ -45,6 +45,10 @@ def build_result(events: list[Event]) -> dict[str, Any]:
         elif e.event == "scenario_finished" and e.get("nodeid") in scenarios:
             scenarios[e.get("nodeid")].update(status=e.get("status"), error=e.get("error"))
     result["scenarios"] = list(scenarios.values())
+    result["checklist"] = _trace([dict(c, tag=f"checklist_{c['id']}") for c in (first.get("checklist") if first else [])
+                                  or []], result["scenarios"])
+    result["regular_tests"] = _trace([dict(t, tag=t["key"]) for t in (first.get("regular_tests") if first else [])
+                                      or []], result["scenarios"])
 
     phases = [{"name": e.get("name"), "started_at": _iso(e.get("started_at")),
                "finished_at": _iso(e.get("finished_at")),
@@ -99,6 +103,22 @@ def build_result(events: list[Event]) -> dict[str, Any]:
     result["verdict"] = _verdict(result)
     result["summary_lines"] = _summary(result)
     return result
+
+
+def _trace(items: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each policy item with the scenarios tagged for it in this drill, and their combined status."""
+    out = []
+    for item in items:
+        tag = item.pop("tag")
+        ran = [s for s in scenarios if tag in (s.get("tags") or [])]
+        if not ran:
+            status = "not in this drill"
+        elif all(s["status"] == "passed" for s in ran):
+            status = "passed"
+        else:
+            status = "failed"
+        out.append({**item, "status": status, "scenarios": [s["name"] for s in ran]})
+    return out
 
 
 def _verdict(r: dict[str, Any]) -> str:
@@ -172,6 +192,12 @@ def render_markdown(r: dict[str, Any]) -> str:
     if lost:
         out += ["", "Lost writes (sequence ranges): " + "; ".join(
             f"{s}: " + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in x["gaps"][:20]) for s, x in lost.items())]
+    out += ["", "## Checklist (policy section 8)", "", "| # | item | 항목 | status |", "|---|---|---|---|"]
+    for c in r.get("checklist", []):
+        out.append(f"| {c['id']} | {c['en']} | {c.get('ko', '')} | {c['status']} |")
+    out += ["", "| regular test | cadence | status |", "|---|---|---|"]
+    for t in r.get("regular_tests", []):
+        out.append(f"| {t['content']} ({t['key']}) | {t['cadence']} | {t['status']} |")
     out += ["", "## Scenarios", "", "| scenario | feature | tags | status |", "|---|---|---|---|"]
     for s in r["scenarios"]:
         out.append(f"| {s['name']} | {s['feature_file']} | {' '.join('@' + t for t in s['tags'] or [])} | "

@@ -44,6 +44,7 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 90.0
     rundir.mkdir(parents=True, mode=0o700)
     (rundir / "config.json").write_text(json.dumps({
         "config": cfg.model_dump(mode="json"), "applied": loaded.applied(),
+        "policy_health_check_interval_s": loaded.policy_values().route53.health_check.interval_s,
         "posture": posture or cfg.sandbox.posture}))
     out = open(rundir / "supervisor.out", "ab")
     env = dict(os.environ)

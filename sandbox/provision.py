@@ -46,7 +46,7 @@ def alb_dr_name(name: str) -> str:
 
 def provision(cfg: Config, client: ClientFactory, posture: str = "policy",
               rds_endpoints: dict[str, tuple[str, int]] | None = None,
-              rds_password: str = "") -> Inventory:
+              rds_password: str = "", policy_interval_s: float | None = None) -> Inventory:
     gaps: set[str] = {str(g.key) for g in cfg.known_gaps} if posture == "as-is" else set()
     inv = Inventory(skipped=sorted(gaps))
     roles = {"primary": cfg.regions.primary.name, "dr": cfg.regions.dr.name}
@@ -64,7 +64,7 @@ def provision(cfg: Config, client: ClientFactory, posture: str = "policy",
     _secrets(cfg, client, roles, inv)
     _cognito(cfg, client, roles, inv)
     _cloudfront(cfg, client, roles, gaps, inv)
-    _route53(cfg, client, roles, gaps, inv)
+    _route53(cfg, client, roles, gaps, inv, policy_interval_s)
     _alarms(cfg, client, roles, inv)
     return inv
 
@@ -277,18 +277,20 @@ def _cloudfront(cfg: Config, client: ClientFactory, roles: dict[str, str], gaps:
 
 
 def _route53(cfg: Config, client: ClientFactory, roles: dict[str, str], gaps: set[str],
-             inv: Inventory) -> None:
+             inv: Inventory, policy_interval_s: float | None = None) -> None:
     r53 = client("route53", "us-east-1")
     zone = r53.create_hosted_zone(Name=cfg.route53.zone, CallerReference="drill-zone")
     inv.zone_id = zone["HostedZone"]["Id"].split("/")[-1]
     hc = cfg.route53.health_check
+    api_interval_s = policy_interval_s or hc.interval_s
     if "route53_health_check" not in gaps:
         for alb in cfg.albs:
             dns = inv.albs[alb.name]["primary"]
             created = r53.create_health_check(CallerReference=f"drill-hc-{alb.name}", HealthCheckConfig={
                 "Type": "HTTP", "FullyQualifiedDomainName": dns, "Port": 80, "ResourcePath": hc.path,
-                # the API takes 10 or 30; the sandbox checker runs at route53.health_check.interval_s
-                "RequestInterval": 10 if hc.interval_s <= 10 else 30,
+                # the policy's own interval (the API takes 10 or 30); a profile may run the sandbox
+                # checker faster, at route53.health_check.interval_s
+                "RequestInterval": 10 if api_interval_s <= 10 else 30,
                 "FailureThreshold": hc.failure_threshold})
             inv.health_checks[dns] = created["HealthCheck"]["Id"]
     changes: list[dict[str, Any]] = []

@@ -43,6 +43,7 @@ class Supervisor:
         raw = json.loads((rundir / "config.json").read_text())
         self.cfg = Config.model_validate(raw["config"])
         self.applied = raw.get("applied", {})
+        self.policy_hc_interval = raw.get("policy_health_check_interval_s")
         self.posture = raw.get("posture") or self.cfg.sandbox.posture
         self.host = self.cfg.sandbox.host
         self.timings: dict[str, float] = {}
@@ -143,7 +144,8 @@ class Supervisor:
         t = time.monotonic()
         from sandbox.provision import provision
 
-        self.inventory = provision(cfg, self.client, self.posture, rds_password=self.secrets["admin_password"])
+        self.inventory = provision(cfg, self.client, self.posture, rds_password=self.secrets["admin_password"],
+                                   policy_interval_s=self.policy_hc_interval)
         self.timed("provision", t)
         moto_ext.on_create_replica(self._on_create_replica)  # after the provisioner's own replica
         self.secrets["secret_values"] = self.inventory.secret_values  # type: ignore[assignment]

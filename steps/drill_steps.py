@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_bdd import given, then, when
+from pytest_bdd import given, parsers, then, when
 
 from drill.engine import Drill
 
@@ -65,3 +65,48 @@ def _(drill: Drill) -> None:
     assert rto["rto_s"] is not None, "users never saw a sustained recovery served by the DR region"
     assert rto["met"], (f"projected RTO {rto['projected_s']:.1f} s > budget {rto['budget_s']:g} s "
                         f"(measured {rto['rto_s']:.1f} s with a {rto['policy_wait_applied_s']:g} s declaration wait)")
+
+
+@then("the Route 53 health check has the policy's settings")
+def _(drill: Drill) -> None:
+    problems = drill.check_health_check_settings()
+    assert not problems, "; ".join(problems)
+
+
+@when("the primary region's health endpoint fails")
+def _(drill: Drill) -> None:
+    drill.inject("health_endpoint_failing", role="primary")
+
+
+@then("the health check goes unhealthy within interval times threshold")
+def _(drill: Drill) -> None:
+    hc = drill.cfg.route53.health_check
+    drill.wait_detection()
+    took = drill.marks["detected"] - drill.marks["fault"]
+    allowed = hc.interval_s * (hc.failure_threshold + 1) + drill.interval
+    assert took <= allowed, f"detected after {took:.2f} s; the policy allows {allowed:.2f} s"
+
+
+@then("the alert reaches the policy's Slack channel")
+def _(drill: Drill) -> None:
+    alerts = drill.wait_alert(drill.cfg.route53.health_check.alert_channel, since=drill.marks["fault"])
+    assert alerts, f"no alert in {drill.cfg.route53.health_check.alert_channel}"
+
+
+@then(parsers.re(r"(?P<hosts>[\w.]+(?: and [\w.]+)*) (?:is|are) served by the DR region"))
+def _(drill: Drill, hosts: str) -> None:
+    from drill import actions
+
+    actions.wait_edge_serves(drill.target, "dr", drill.cfg.measure.action_deadline_s, drill.interval,
+                             hosts=hosts.split(" and "))
+
+
+@when("the fault is undone")
+def _(drill: Drill) -> None:
+    assert drill.faults.revert_all(), "a fault's undo failed"
+
+
+@then("everything is healthy again and served by the primary region")
+def _(drill: Drill) -> None:
+    state = drill.wait_steady_state(drill.cfg.measure.action_deadline_s)
+    assert state["ok"], f"not back to steady state: {state['problems']}"

@@ -1,4 +1,4 @@
-@quarterly @destructive
+@quarterly @destructive @failover_simulation @checklist_2 @checklist_4 @checklist_5 @checklist_7 @checklist_8
 Feature: Quarterly failover simulation, Seoul to Tokyo (failover simulation, quarterly: a real DR switchover)
   The policy's manual failover runbook (section 5) run for real against the target, under user
   traffic and canary writes, measuring the RTO users felt and the data each store lost.
