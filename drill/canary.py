@@ -180,6 +180,15 @@ class DynamoCanary:
         item["drill_written_at"] = {"N": f"{time.time():.6f}"}
         self.client(region).put_item(TableName=table.name, Item=item)
 
+    def delete_all(self, region: str) -> int:
+        ddb = self.client(region)
+        n = 0
+        for seq in sorted(self.surviving(region)):
+            table = self.tables[seq % len(self.tables)]
+            ddb.delete_item(TableName=table.name, Key=ddb_key(table.hash_key, table.range_key, self.drill_id, seq))
+            n += 1
+        return n
+
     def surviving(self, region: str) -> set[int]:
         found: set[int] = set()
         ddb = self.client(region)
@@ -219,6 +228,14 @@ class S3Canary:
     def write(self, seq: int, region: str) -> None:
         self.client(region).put_object(Bucket=self._bucket(seq, region), Key=s3_key(self.drill_id, seq),
                                        Body=f"{seq} {time.time():.6f}".encode())
+
+    def delete_all(self, region: str) -> int:
+        s3 = self.client(region)
+        n = 0
+        for seq in sorted(self.surviving(region)):
+            s3.delete_object(Bucket=self._bucket(seq, region), Key=s3_key(self.drill_id, seq))
+            n += 1
+        return n
 
     def surviving(self, region: str) -> set[int]:
         found: set[int] = set()

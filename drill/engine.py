@@ -240,6 +240,58 @@ class Drill:
                            first_at=found[0]["at"], text=found[0]["payload"].get("text"))
         return found
 
+    # ------------------------------------------------------------------ consistency (weekly)
+
+    def probe_global_tables(self) -> list[dict[str, Any]]:
+        """Write a probe item in each region of each global table and time its arrival in the
+        other region; the probes are deleted afterwards."""
+        cfg = self.cfg
+        regions = [cfg.regions.primary.name, cfg.regions.dr.name]
+        budget = next((v for k, v in cfg.budgets.rpo_s.items() if k == "dynamodb"), 1.0)
+        out = []
+        for table in cfg.dynamodb.tables:
+            for src, dst in (regions, regions[::-1]):
+                key = {table.hash_key: {"S": f"drill-probe#{self.drill_id}#{src}"}}
+                if table.range_key:
+                    key[table.range_key] = {"S": "0"}
+                self.target.client("dynamodb", src).put_item(TableName=table.name, Item=dict(key))
+                reader = self.target.client("dynamodb", dst, journaled=False)
+                try:
+                    seen: float | None = wait_until(
+                        lambda r=reader, t=table.name, k=key: "Item" in r.get_item(TableName=t, Key=k),
+                        max(10.0, budget * 10), f"probe in {dst}", 0.02)
+                except ActionFailed:
+                    seen = None
+                out.append({"table": table.name, "from": src, "to": dst,
+                            "seen_after_s": round(seen, 3) if seen is not None else None})
+                self.target.client("dynamodb", src).delete_item(TableName=table.name, Key=key)
+        self.journal.write("global_table_probes", results=out)
+        return out
+
+    def wait_replication_caught_up(self) -> None:
+        """Until every replication has delivered what it had (sandbox: the workers' queues and the
+        replica's lag), then one more longest-delay for what was in flight."""
+        sb = self.cfg.sandbox
+        longest = max(sb.rds.replication_delay_s, sb.dynamodb.replication_delay_s, sb.s3.replication_delay_s)
+        if isinstance(self.target, SandboxTarget):
+            target = self.target
+
+            def idle() -> bool:
+                st = target.control("GET", "/replication")
+                return (st["dynamodb"]["pending"] == 0 and st["s3"]["pending"] == 0
+                        and (st["rds"].get("seconds_behind") or 0) == 0)
+
+            wait_until(idle, self.cfg.measure.action_deadline_s, "replication caught up", 0.2)
+        time.sleep(longest + 0.5)
+        self.journal.write("replication_caught_up")
+
+    def compare(self, store: str) -> list[str]:
+        from drill.consistency import CHECKS
+
+        diffs = CHECKS[store](self.target)
+        self.journal.write("consistency", store=store, differences=diffs, count=len(diffs))
+        return diffs
+
     def inject_outage(self) -> float:
         fault_at = self.journal.now()[0]
         self.faults.inject("region_outage", role="primary")
@@ -352,11 +404,35 @@ class Drill:
         if isinstance(self.target, SandboxTarget):
             reset = self.target.reset()
             detail["reset_steps"] = reset.get("steps")
+        detail["canaries_removed"] = self.cleanup_canaries()
         state = self.wait_steady_state(60)
         detail["steady_state"] = state
         ok = bool(reverted and state.get("ok"))
         self.journal.write("restored", ok=ok, **detail)
         return {"ok": ok, **detail}
+
+    def cleanup_canaries(self) -> dict[str, int]:
+        """A drill leaves no data of its own behind: its canary rows, items and objects go, in
+        both regions (writes made in DR during the drill included)."""
+        removed: dict[str, int] = {}
+        rds = self.verifiers.get("rds")
+        if rds is not None:
+            try:
+                with rds.connect("primary", 5) as conn, conn.cursor() as cur:
+                    removed["rds"] = int(cur.execute("DELETE FROM drill_canary WHERE drill_id=%s", (self.drill_id,)))
+            except Exception as exc:
+                self.journal.write("cleanup_failed", store="rds", error=str(exc)[:200])
+        for store in ("dynamodb", "s3"):
+            verifier = self.verifiers.get(store)
+            if verifier is None:
+                continue
+            try:
+                removed[store] = sum(verifier.delete_all(region) for region in
+                                     (self.cfg.regions.primary.name, self.cfg.regions.dr.name))
+            except Exception as exc:
+                self.journal.write("cleanup_failed", store=store, error=str(exc)[:200])
+        self.journal.write("canaries_removed", removed=removed)
+        return removed
 
     def stop_traffic_quietly(self) -> None:
         running = [w for w in self.writers.values() if w.thread.is_alive()]

@@ -116,8 +116,13 @@ class DynamoReplicator(_Worker):
     """Follows each replicated table's stream in every region and applies to the others."""
 
     def __init__(self, client: Callable[[str, str], Any], regions: list[str], tables: list[str],
-                 delay_s: float, poll_s: float):
+                 delay_s: float, poll_s: float, local: Callable[[str], Any] | None = None,
+                 region_down: Callable[[str], bool] | None = None):
         super().__init__("dynamodb", delay_s, poll_s)
+        # inside the emulator's process the replicas are written to its backend directly, as the
+        # global-tables service writes behind the API; a region that is down takes nothing
+        self.local = local
+        self.region_down = region_down or (lambda region: False)
         self.client = client
         self.regions = regions
         self.tables = tables
@@ -169,6 +174,8 @@ class DynamoReplicator(_Worker):
 
     def _apply_many(self, items: list[Any]) -> int:
         """BatchWriteItem per destination table, 25 at a time, in order; returns how many were applied."""
+        if self.local is not None:
+            return self._apply_local(items)
         done = 0
         try:
             while done < len(items):
@@ -202,6 +209,26 @@ class DynamoReplicator(_Worker):
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"[:200]
         return done
+
+    def _apply_local(self, items: list[Any]) -> int:
+        assert self.local is not None
+        for n, (source, dest, table, rec) in enumerate(items):
+            if self.region_down(dest):
+                return n
+            data = rec["dynamodb"]
+            try:
+                if rec["eventName"] == "REMOVE":
+                    self.local(dest).delete_item(table, data["Keys"])
+                else:
+                    image = dict(data["NewImage"])
+                    image[REP_REGION] = {"S": source}
+                    image[REP_TIME] = {"N": f"{time.time():.6f}"}
+                    self.local(dest).put_item(table, image)
+            except Exception as exc:
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+                return n
+        return len(items)
 
     def _apply(self, item: Any) -> None:
         source, dest, table, rec = item

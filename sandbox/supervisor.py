@@ -226,8 +226,15 @@ class Supervisor:
         t = time.monotonic()
         roles = {"primary": cfg.regions.primary.name, "dr": cfg.regions.dr.name}
         poll = cfg.sandbox.timing.replication_poll_s
+        from moto.dynamodb.models import dynamodb_backends
+
+        from sandbox import aws
+
+        account = cfg.sandbox.account_id
         self.ddb_repl = DynamoReplicator(self.client, list(roles.values()), [x.name for x in cfg.dynamodb.tables],
-                                         cfg.sandbox.dynamodb.replication_delay_s, poll)
+                                         cfg.sandbox.dynamodb.replication_delay_s, poll,
+                                         local=lambda region: dynamodb_backends[account][region],
+                                         region_down=lambda region: region in aws.down_regions)
         pairs: dict[str, tuple[str, str, str]] = {}
         for b in cfg.s3.buckets:
             pairs[b.name] = (roles["primary"], b.dr, roles["dr"])
@@ -460,6 +467,9 @@ class Supervisor:
 
 
 def main() -> None:
+    # many threads share this process's GIL; hand it over more often so that the replication
+    # workers deliver on time while the emulator is busy
+    sys.setswitchinterval(0.001)
     rundir = Path(sys.argv[1])
     sup = Supervisor(rundir)
     stop = threading.Event()

@@ -110,3 +110,27 @@ def _(drill: Drill) -> None:
 def _(drill: Drill) -> None:
     state = drill.wait_steady_state(drill.cfg.measure.action_deadline_s)
     assert state["ok"], f"not back to steady state: {state['problems']}"
+
+
+@then("a probe write to each global table in each region shows in the other region within the DynamoDB RPO budget")
+def _(drill: Drill) -> None:
+    results = drill.probe_global_tables()
+    budget = drill.cfg.budgets.rpo_s.get("dynamodb")
+    slow = [r for r in results if r["seen_after_s"] is None or (budget is not None and r["seen_after_s"] > budget)]
+
+    def show(r: dict[str, object]) -> str:
+        seen = r["seen_after_s"]
+        return f"{r['table']} {r['from']}->{r['to']}: " + ("never seen" if seen is None else f"{seen:.2f} s")
+
+    assert not slow, f"budget {budget} s: " + "; ".join(show(r) for r in slow)
+
+
+@when("replication has caught up")
+def _(drill: Drill) -> None:
+    drill.wait_replication_caught_up()
+
+
+@then(parsers.parse("the {store} copies match"))
+def _(drill: Drill, store: str) -> None:
+    diffs = drill.compare(store)
+    assert not diffs, f"{len(diffs)} differences: " + "; ".join(diffs[:10])
