@@ -315,6 +315,13 @@ class Measure(Model):
     action_deadline_s: float = Field(gt=0)
 
 
+class Stop(Model):
+    time_budget_s: float = Field(gt=0)
+    max_failed_requests: int = Field(ge=0)
+    alarms: list[str] = []
+    check_interval_s: float = Field(1.0, gt=0)
+
+
 class Load(Model):
     users: int = Field(ge=1)
     spawn_rate: float = Field(gt=0)
@@ -406,6 +413,7 @@ class Config(Model):
     regular_tests: list[RegularTest]
     known_gaps: list[KnownGap] = []
     measure: Measure
+    stop: Stop
     load: Load
     sandbox: Sandbox
 
@@ -425,6 +433,10 @@ class Config(Model):
                 raise ValueError(f"record {rec.name}: not in zone {self.route53.zone}")
         if self.eks.failover_nodes > self.eks.dr.max_nodes:
             raise ValueError("eks.failover_nodes exceeds eks.dr.max_nodes")
+        known = {a.name for a in self.monitoring.alarms}
+        unknown = [a for a in self.stop.alarms if a not in known]
+        if unknown:
+            raise ValueError(f"stop.alarms: {unknown} are not alarms of monitoring.alarms")
         return self
 
     # Convenience views used across the engine and the sandbox.

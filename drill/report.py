@@ -99,6 +99,9 @@ def build_result(events: list[Event]) -> dict[str, Any]:
     result["faults"] = list(faults.values())
     restored = [e for e in events if e.event == "restored"]
     result["restored"] = all(e.get("ok") for e in restored) if restored else None
+    stops = [e for e in events if e.event == "stop_condition"]
+    result["stopped_by"] = {"condition": stops[0].get("condition"), "detail": stops[0].get("detail"),
+                            "at": stops[0].ts} if stops else None
     result["external_calls"] = sum(1 for e in events if e.event in ("aws_call", "k8s_call", "sandbox_call"))
     result["verdict"] = _verdict(result)
     result["summary_lines"] = _summary(result)
@@ -124,6 +127,8 @@ def _trace(items: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> list
 def _verdict(r: dict[str, Any]) -> str:
     if not r["complete"]:
         return "incomplete"
+    if r.get("stopped_by"):
+        return "stopped"
     if not r["scenarios"] or any(s["status"] != "passed" for s in r["scenarios"]):
         return "fail"
     if r["rto"].get("met") is False or any(v.get("met") is False for v in r["rpo"].values()):
@@ -139,6 +144,8 @@ def _fmt(x: float | None, unit: str = "s") -> str:
 
 def _summary(r: dict[str, Any]) -> list[str]:
     lines = []
+    if r.get("stopped_by"):
+        lines.append(f"STOPPED by {r['stopped_by']['condition']}: {r['stopped_by']['detail']} (rollback ran)")
     rto = r["rto"]
     if rto.get("measured_s") is not None or rto.get("budget_s"):
         lines.append(f"RTO (user-facing): {_fmt(rto.get('measured_s'))} measured, "

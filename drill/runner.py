@@ -82,6 +82,10 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
             str(REPO_ROOT / "scenarios")]
     if select:
         args += ["-k", select]
+    from drill.stop import Watchdog
+
+    watchdog = Watchdog(drill)
+    watchdog.start()
     try:
         code = pytest.main(args, plugins=[plugin])
         interrupted = code == pytest.ExitCode.INTERRUPTED
@@ -90,13 +94,14 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
         interrupted = True
     finally:
         # rollback must finish: a second Ctrl-C or SIGTERM waits (SIGKILL leaves `drill rollback`)
+        watchdog.stop()
         previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             if drill.faults.active or "fault" in drill.marks:
                 drill.restore()
         finally:
-            drill.close("interrupted" if interrupted else "finished")
+            drill.close("stopped" if watchdog.tripped else "interrupted" if interrupted else "finished")
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, previous_int)
     result = render(drill.dir)
@@ -108,6 +113,8 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     for line in result.get("summary_lines", []):
         print(f"  {line}", file=out)
     print(f"report: {drill.dir / 'report.md'}", file=out)
+    if watchdog.tripped:
+        return 1
     if interrupted:
         return 130
     return 0 if result["verdict"] == "pass" else 1
