@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="quarterly")
     run.add_argument("--reports", metavar="DIR", default=None, help="where reports land (default: reports/)")
     run.add_argument("-k", dest="select", metavar="EXPR", default=None, help="pytest -k scenario filter")
+    run.add_argument("--lang", choices=("en", "ko"), default="en", help="report language (headings, notices)")
+
+    rep = sub.add_parser("report", help="re-render a drill's report from its journal (also a cut-short one)")
+    rep.add_argument("drill_dir", metavar="DRILL_DIR")
+    rep.add_argument("--lang", choices=("en", "ko"), default="en", help="headings and the policy's notices")
 
     rb = sub.add_parser("rollback", help="finish the rollback of drills that did not finish (after a hard kill)")
     rb.add_argument("drills", nargs="*", metavar="DRILL_DIR", help="drill report dirs (default: every unfinished one)")
@@ -158,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     loaded = _load(args)
     return run_drill(loaded, target=args.target, cadence=args.cadence, reports_dir=args.reports,
-                     select=args.select)
+                     select=args.select, lang=args.lang)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +178,17 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sandbox(args)
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "report":
+            from pathlib import Path
+
+            from drill.report import render
+
+            d = Path(args.drill_dir)
+            if not (d / "journal.jsonl").exists():
+                raise InvalidInput(f"{d}: no journal.jsonl here")
+            res = render(d, args.lang)
+            print(f"{res['verdict'].upper()}: {d / 'report.html'}")
+            return 0
         if args.command == "rollback":
             from drill.rollback import run_rollback
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from drill.errors import ActionFailed
 from drill.faults import FaultManager
 from drill.journal import Journal
 from drill.load import LoadRunner, as_reqs
-from drill.measure import classify_writes, projected_rto, user_facing_rto
+from drill.measure import classify_writes, projected_rto, time_series, user_facing_rto
 from drill.targets import SandboxTarget, Target, make_target, wait_until
 
 STORES = ("rds", "dynamodb", "s3")
@@ -53,7 +54,9 @@ class Drill:
                            regions={"primary": self.cfg.regions.primary.name, "dr": self.cfg.regions.dr.name},
                            measure=self.cfg.measure.model_dump(mode="json"),
                            checklist=[c.model_dump(mode="json") for c in self.cfg.checklist],
-                           regular_tests=[t.model_dump(mode="json") for t in self.cfg.regular_tests])
+                           regular_tests=[t.model_dump(mode="json") for t in self.cfg.regular_tests],
+                           notices={k: v.model_dump() for k, v in self.cfg.communication.notices.items()})
+        self.started_at = time.time()
         self.target: Target = make_target(target, loaded, self.journal)
         self.journal.write("target_ready", target=self.target.name, emulated=self.target.emulated,
                            started_sandbox=getattr(self.target, "started_here", False))
@@ -362,6 +365,7 @@ class Drill:
         rto = user_facing_rto(as_reqs(records), self.marks["fault"], dr, window, cfg.measure.success_ratio)
         self.journal.write("requests_summary", total=len(records), failed=sum(1 for r in records if not r.ok),
                            log=str((self.load.log_dir).relative_to(self.dir)))
+        self.journal.write("traffic_series", bucket_s=1.0, buckets=time_series(as_reqs(records), 1.0))
         applied_wait = cfg.declaration.outage_s
         policy_wait = self.policy_cfg.declaration.outage_s
         rto_result: dict[str, Any] = {**rto.as_dict(), "budget_s": cfg.budgets.rto_s,
@@ -439,12 +443,25 @@ class Drill:
         if running or (self.load and any(p.poll() is None for p in self.load.procs)):
             self.stop_traffic()
 
+    def _journal_messages(self) -> None:
+        """The messages that reached the Slack sink during the drill, for the report."""
+        if not isinstance(self.target, SandboxTarget):
+            return
+        try:
+            msgs = self.target.control("GET", f"/slack?since={self.started_at}")
+        except Exception:
+            return
+        for m in msgs:
+            self.journal.write("slack_message", at=m["at"], channel=m["channel"],
+                               text=m["payload"].get("text") or json.dumps(m["payload"].get("blocks"))[:500])
+
     def close(self, status: str = "finished") -> None:
         if self.closed:
             return
         self.closed = True
         try:
             self.stop_traffic_quietly()
+            self._journal_messages()
         finally:
             try:
                 if self.faults.active:

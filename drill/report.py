@@ -51,7 +51,7 @@ def build_result(events: list[Event]) -> dict[str, Any]:
                                       or []], result["scenarios"])
 
     phases = [{"name": e.get("name"), "started_at": _iso(e.get("started_at")),
-               "finished_at": _iso(e.get("finished_at")),
+               "finished_at": _iso(e.get("finished_at")), "t_start": e.get("started_at"), "t_end": e.get("finished_at"),
                "duration_s": round(e.get("finished_at") - e.get("started_at"), 3),
                "measured": e.get("measured"), "status": e.get("status"), "detail": e.get("detail")}
               for e in events if e.event == "phase"]
@@ -99,6 +99,17 @@ def build_result(events: list[Event]) -> dict[str, Any]:
     result["faults"] = list(faults.values())
     restored = [e for e in events if e.event == "restored"]
     result["restored"] = all(e.get("ok") for e in restored) if restored else None
+    series = [e for e in events if e.event == "traffic_series"]
+    result["traffic"] = series[-1].get("buckets") if series else []
+    labels = {"fault": "fault", "detected": "detection", "declared": "declaration", "promoted": "promotion",
+              "dns_switched": "DNS switch", "verified": "verified"}
+    result["markers"] = [{"label": labels[e.get("name")], "t": e.t} for e in events
+                         if e.event == "mark" and e.get("name") in labels]
+    if rto_ev is not None and rto_ev.get("recovered_at"):
+        result["markers"].append({"label": "recovery", "t": rto_ev.get("recovered_at")})
+    result["messages"] = [{"at": _iso(e.get("at")), "channel": e.get("channel"), "text": e.get("text")}
+                          for e in events if e.event == "slack_message"]
+    result["notices"] = first.get("notices") if first else {}
     stops = [e for e in events if e.event == "stop_condition"]
     result["stopped_by"] = {"condition": stops[0].get("condition"), "detail": stops[0].get("detail"),
                             "at": stops[0].ts} if stops else None
@@ -220,9 +231,13 @@ def render_markdown(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def render(drill_dir: Path) -> dict[str, Any]:
+def render(drill_dir: Path, lang: str = "en") -> dict[str, Any]:
+    from drill.html import render_html, render_index
+
     events = read_journal(drill_dir / "journal.jsonl")
     result = build_result(events)
     (drill_dir / "result.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     (drill_dir / "report.md").write_text(render_markdown(result))
+    (drill_dir / "report.html").write_text(render_html(result, lang))
+    render_index(drill_dir.parent)
     return result

@@ -65,7 +65,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly",
-              reports_dir: str | None = None, select: str | None = None, quiet: bool = False) -> int:
+              reports_dir: str | None = None, select: str | None = None, lang: str = "en") -> int:
     from drill.report import render
 
     if cadence not in CADENCES:
@@ -104,7 +104,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
             drill.close("stopped" if watchdog.tripped else "interrupted" if interrupted else "finished")
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, previous_int)
-    result = render(drill.dir)
+    result = render(drill.dir, lang)
     elapsed = time.monotonic() - started
     out = sys.stdout
     print(f"drill {drill.drill_id}: {result['verdict'].upper()} in {elapsed:.0f} s "
@@ -112,7 +112,9 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
           f"scenarios passed)", file=out)
     for line in result.get("summary_lines", []):
         print(f"  {line}", file=out)
-    print(f"report: {drill.dir / 'report.md'}", file=out)
+    print(f"  files: {drill.dir}/{{report.md,result.json,junit.xml,cucumber.json,journal.jsonl}}; "
+          f"all drills: {reports / 'index.html'}", file=out)
+    print(f"report: {drill.dir / 'report.html'}", file=out)
     if watchdog.tripped:
         return 1
     if interrupted:

@@ -16,7 +16,7 @@ def _run(sandbox_env: dict[str, str], tmp_path: Path, delay: float) -> tuple[int
                 f"sandbox.rds.replication_delay_s={delay}", env=sandbox_env, timeout=400)
     m = re.search(r"^report: (.+)$", res.stdout, re.M)
     assert m, res.stdout + res.stderr
-    report = Path(m.group(1))
+    report = Path(m.group(1)).with_name("report.md")
     return res.returncode, res.stdout, json.loads((report.parent / "result.json").read_text()), report
 
 
