@@ -23,6 +23,7 @@ from drill.faults import FaultManager
 from drill.journal import Journal
 from drill.load import LoadRunner, as_reqs
 from drill.measure import classify_writes, projected_rto, time_series, user_facing_rto
+from drill.notify import Notifier
 from drill.targets import SandboxTarget, Target, make_target, wait_until
 
 STORES = ("rds", "dynamodb", "s3")
@@ -35,7 +36,7 @@ def new_drill_id(cadence: str) -> str:
 
 class Drill:
     def __init__(self, loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly",
-                 reports_dir: Path | None = None, drill_id: str | None = None):
+                 reports_dir: Path | None = None, drill_id: str | None = None, lang: str = "en"):
         self.loaded = loaded
         self.cfg = loaded.config
         self.policy_cfg = loaded.policy_values()
@@ -61,12 +62,14 @@ class Drill:
         self.journal.write("target_ready", target=self.target.name, emulated=self.target.emulated,
                            started_sandbox=getattr(self.target, "started_here", False))
         self.faults = FaultManager(self.target, self.journal)
+        self.notifier = Notifier(self.cfg, self.journal, self.target.slack_webhook(), lang)
         self.load: LoadRunner | None = None
         self.writers: dict[str, CanaryWriter] = {}
         self.verifiers: dict[str, Any] = {}
         self.marks: dict[str, float] = {}
         self.results: dict[str, Any] = {}
         self.closed = False
+        self.current_phase = "starting"
 
     # ------------------------------------------------------------------ helpers
 
@@ -80,6 +83,7 @@ class Drill:
               started_at: float | None = None) -> Iterator[dict[str, Any]]:
         start = started_at if started_at is not None else self.journal.now()[0]
         info: dict[str, Any] = {}  # what the phase learned, journaled with it
+        self.current_phase = name
         self.journal.write("phase_started", name=name, measured=measured)
         try:
             yield info
@@ -312,7 +316,9 @@ class Drill:
             wait_until(lambda: any(probes.health_check_failing(self.target, h) for h in ids), deadline,
                        "health check reports the outage", self.interval)
             info["health_checks"] = ids
-        return self.mark("detected")
+        detected = self.mark("detected")
+        self.notifier.send("outage_confirmed", "health check failing", since=self.marks["fault"])
+        return detected
 
     def declare(self) -> float:
         """The policy's declaration rule: the failure has lasted ``declaration.outage_s``."""
@@ -324,7 +330,10 @@ class Drill:
             while time.time() < end:
                 time.sleep(min(0.2, max(0.0, end - time.time())))
             info["wait_s"] = wait
-        return self.mark("declared")
+        declared = self.mark("declared")
+        self.notifier.send("dr_declared", since=self.marks["fault"])
+        self.notifier.start_progress(declared)
+        return declared
 
     def failover(self) -> None:
         cfg = self.cfg
@@ -344,6 +353,11 @@ class Drill:
         with self.phase("verification") as info:
             info["checks"] = actions.verify_services(self.target, "dr", deadline, self.interval)
         self.mark("verified")
+        self.notifier.stop_progress()
+        self.notifier.send("switchover_done", since=self.marks["declared"])
+        notice = cfg.communication.notices["failover"]
+        self.notifier.send("user_notice", notice.ko if self.notifier.lang == "ko" else notice.en,
+                           since=self.marks["verified"])
 
     # ------------------------------------------------------------------ measurement
 
@@ -459,6 +473,7 @@ class Drill:
         if self.closed:
             return
         self.closed = True
+        self.notifier.stop_progress()
         try:
             self.stop_traffic_quietly()
             self._journal_messages()

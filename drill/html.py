@@ -151,7 +151,14 @@ def render_html(r: dict[str, Any], lang: str = "en") -> str:
         out.append(f"<tr><td>{esc(f['name'])}</td><td>{esc(f['injected_at'])}</td>"
                    f"<td>{esc(f['reverted_at'] or 'NOT REVERTED')}</td></tr>")
     out.append(f"</table><p>Rollback restored steady state: {esc(r['restored'])}</p>")
-    out.append(f'<h2>{L["comms"]}</h2><table><tr><th>at</th><th>channel</th><th>message</th></tr>')
+    out.append(f'<h2>{L["comms"]}</h2><table><tr><th>at</th><th>stage</th><th>who</th><th>channel</th>'
+               "<th>message</th><th>planned</th><th>after</th></tr>")
+    for m in r.get("notifications", []):
+        timing = _fmt(m.get("after_s")) + (" (late)" if m.get("late") else "")
+        out.append(f"<tr><td>{esc(m['at'])}</td><td>{esc(m['stage'])}</td><td>{esc(m['who'])}</td>"
+                   f"<td>{esc(m['channel'])}</td><td>{esc(m['text'])}</td><td>{esc(m['planned'])}</td>"
+                   f"<td>{esc(timing)}</td></tr>")
+    out.append("</table><table><tr><th>at</th><th>channel</th><th>message received by the webhook</th></tr>")
     for m in r.get("messages", []):
         out.append(f"<tr><td>{esc(m['at'])}</td><td>{esc(m['channel'])}</td><td>{esc(m['text'])}</td></tr>")
     out.append("</table>")

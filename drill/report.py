@@ -109,6 +109,9 @@ def build_result(events: list[Event]) -> dict[str, Any]:
         result["markers"].append({"label": "recovery", "t": rto_ev.get("recovered_at")})
     result["messages"] = [{"at": _iso(e.get("at")), "channel": e.get("channel"), "text": e.get("text")}
                           for e in events if e.event == "slack_message"]
+    result["notifications"] = [{"at": e.ts, **{k: e.get(k) for k in ("stage", "channel", "who", "text", "planned",
+                                                                     "after_s", "within_s", "late", "status")}}
+                               for e in events if e.event == "notification"]
     result["notices"] = first.get("notices") if first else {}
     stops = [e for e in events if e.event == "stop_condition"]
     result["stopped_by"] = {"condition": stops[0].get("condition"), "detail": stops[0].get("detail"),
@@ -223,7 +226,12 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += ["", "## Faults", "", "| fault | injected | reverted |", "|---|---|---|"]
     for f in r["faults"]:
         out.append(f"| {f['name']} | {f['injected_at']} | {f['reverted_at'] or 'NOT REVERTED'} |")
-    out += ["", f"Rollback restored steady state: {r['restored']}", "",
+    out += ["", f"Rollback restored steady state: {r['restored']}", "", "## Communication", "",
+            "| at | stage | who | channel | message | after |", "|---|---|---|---|---|---|"]
+    for m in r.get("notifications", []):
+        out.append(f"| {m['at']} | {m['stage']} | {m['who']} | {m['channel']} | {m['text']} | "
+                   f"{_fmt(m['after_s'])}{' (late)' if m['late'] else ''} |")
+    out += ["",
             "## Values applied", "", "```json", json.dumps(r["applied"], indent=2, ensure_ascii=False), "```", "",
             "## Emulated parts", ""]
     out += [f"- {k}: {v}" for k, v in (r["emulated"] or {}).items()] or ["- none"]

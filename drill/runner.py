@@ -72,7 +72,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
         raise InvalidInput(f"--cadence {cadence}: unknown (known: {', '.join(CADENCES)})")
     reports = Path(reports_dir) if reports_dir else REPO_ROOT / "reports"
     started = time.monotonic()
-    drill = Drill(loaded, target, cadence, reports)
+    drill = Drill(loaded, target, cadence, reports, lang=lang)
     plugin = DrillRunPlugin(drill)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     interrupted = False
@@ -82,10 +82,13 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
             str(REPO_ROOT / "scenarios")]
     if select:
         args += ["-k", select]
+    from drill.progress import Progress
     from drill.stop import Watchdog
 
     watchdog = Watchdog(drill)
     watchdog.start()
+    progress = Progress(drill)
+    progress.start()
     try:
         code = pytest.main(args, plugins=[plugin])
         interrupted = code == pytest.ExitCode.INTERRUPTED
@@ -95,6 +98,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     finally:
         # rollback must finish: a second Ctrl-C or SIGTERM waits (SIGKILL leaves `drill rollback`)
         watchdog.stop()
+        progress.stop()
         previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
