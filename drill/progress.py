@@ -7,14 +7,15 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import TextIO
 
 from drill.engine import Drill
 
 
 class Progress:
-    def __init__(self, drill: Drill, stream: object = None, force: bool = False):
+    def __init__(self, drill: Drill, stream: TextIO | None = None, force: bool = False):
         self.drill = drill
-        self.stream = stream or sys.stderr
+        self.stream: TextIO = stream or sys.stderr
         self.enabled = force or bool(getattr(self.stream, "isatty", lambda: False)())
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="progress", daemon=True)
@@ -27,8 +28,8 @@ class Progress:
         self._stop.set()
         if self.enabled and self.thread.is_alive():
             self.thread.join(2)
-            self.stream.write("\r\033[K")  # type: ignore[attr-defined]
-            self.stream.flush()  # type: ignore[attr-defined]
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
     def line(self) -> str:
         d = self.drill
@@ -52,5 +53,5 @@ class Progress:
                 text = self.line()
             except Exception:
                 continue
-            self.stream.write("\r\033[K" + text[:200])  # type: ignore[attr-defined]
-            self.stream.flush()  # type: ignore[attr-defined]
+            self.stream.write("\r\033[K" + text[:200])
+            self.stream.flush()
