@@ -253,6 +253,7 @@ class CommStage(Model):
 
 
 class Communication(Model):
+    webhook_url: str | None = None  # a secret (its path is the token): never logged or reported
     channels: dict[str, str]
     progress_interval_s: float = Field(gt=0)
     plan: list[CommStage]

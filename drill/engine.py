@@ -24,6 +24,7 @@ from drill.journal import Journal
 from drill.load import LoadRunner, as_reqs
 from drill.measure import classify_writes, projected_rto, time_series, user_facing_rto
 from drill.notify import Notifier
+from drill.redact import Redactor
 from drill.targets import SandboxTarget, Target, make_target, wait_until
 
 STORES = ("rds", "dynamodb", "s3")
@@ -44,7 +45,12 @@ class Drill:
         self.drill_id = drill_id or new_drill_id(cadence)
         self.dir = (reports_dir or REPO_ROOT / "reports") / self.drill_id
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.journal = Journal(self.dir / "journal.jsonl")
+        redactor = Redactor()
+        hook = self.cfg.communication.webhook_url
+        if hook:
+            redactor.add(hook)
+            redactor.add(hook.rstrip("/").rsplit("/", 1)[-1])
+        self.journal = Journal(self.dir / "journal.jsonl", redactor)
         self.journal.write("drill_started", durable=True, drill_id=self.drill_id, target=target, cadence=cadence,
                            policy=self.cfg.policy.name, applied=loaded.applied(), set_args=loaded.set_args,
                            budgets=self.cfg.budgets.model_dump(mode="json"),
@@ -62,7 +68,7 @@ class Drill:
         self.journal.write("target_ready", target=self.target.name, emulated=self.target.emulated,
                            started_sandbox=getattr(self.target, "started_here", False))
         self.faults = FaultManager(self.target, self.journal)
-        self.notifier = Notifier(self.cfg, self.journal, self.target.slack_webhook(), lang)
+        self.notifier = Notifier(self.cfg, self.journal, hook or self.target.slack_webhook(), lang)
         self.load: LoadRunner | None = None
         self.writers: dict[str, CanaryWriter] = {}
         self.verifiers: dict[str, Any] = {}
