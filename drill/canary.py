@@ -214,6 +214,27 @@ class DynamoCanary:
         return found
 
 
+def cleanup(cfg: Config, target: Any, drill_id: str, journal: Journal) -> dict[str, int]:
+    """Remove a drill's canary rows, items and objects in both regions (writes made in DR during
+    the drill included); used by the drill's restore and by ``drill rollback``."""
+    removed: dict[str, int] = {}
+    try:
+        rds = RdsCanary(cfg, drill_id, target.db_login(), target.db_endpoint)
+        with rds.connect("primary", 5) as conn, conn.cursor() as cur:
+            removed["rds"] = int(cur.execute(f"DELETE FROM {CANARY_TABLE} WHERE drill_id=%s", (drill_id,)))
+    except Exception as exc:  # no canary table yet is fine too
+        journal.write("cleanup_failed", store="rds", error=str(exc)[:200])
+    regions = (cfg.regions.primary.name, cfg.regions.dr.name)
+    for store, verifier in (("dynamodb", DynamoCanary(cfg, drill_id, lambda r: target.client("dynamodb", r, False))),
+                            ("s3", S3Canary(cfg, drill_id, lambda r: target.client("s3", r, False)))):
+        try:
+            removed[store] = sum(verifier.delete_all(region) for region in regions)
+        except Exception as exc:
+            journal.write("cleanup_failed", store=store, error=str(exc)[:200])
+    journal.write("canaries_removed", removed=removed)
+    return removed
+
+
 class S3Canary:
     def __init__(self, cfg: Config, drill_id: str, client: Callable[[str], Any]):
         self.cfg = cfg

@@ -436,27 +436,10 @@ class Drill:
         return {"ok": ok, **detail}
 
     def cleanup_canaries(self) -> dict[str, int]:
-        """A drill leaves no data of its own behind: its canary rows, items and objects go, in
-        both regions (writes made in DR during the drill included)."""
-        removed: dict[str, int] = {}
-        rds = self.verifiers.get("rds")
-        if rds is not None:
-            try:
-                with rds.connect("primary", 5) as conn, conn.cursor() as cur:
-                    removed["rds"] = int(cur.execute("DELETE FROM drill_canary WHERE drill_id=%s", (self.drill_id,)))
-            except Exception as exc:
-                self.journal.write("cleanup_failed", store="rds", error=str(exc)[:200])
-        for store in ("dynamodb", "s3"):
-            verifier = self.verifiers.get(store)
-            if verifier is None:
-                continue
-            try:
-                removed[store] = sum(verifier.delete_all(region) for region in
-                                     (self.cfg.regions.primary.name, self.cfg.regions.dr.name))
-            except Exception as exc:
-                self.journal.write("cleanup_failed", store=store, error=str(exc)[:200])
-        self.journal.write("canaries_removed", removed=removed)
-        return removed
+        """A drill leaves no data of its own behind (see ``canary.cleanup``)."""
+        from drill.canary import cleanup
+
+        return cleanup(self.cfg, self.target, self.drill_id, self.journal)
 
     def stop_traffic_quietly(self) -> None:
         running = [w for w in self.writers.values() if w.thread.is_alive()]

@@ -81,6 +81,9 @@ def rollback_drill(drill_dir: Path) -> dict[str, Any]:
     if isinstance(target, SandboxTarget):
         reset = target.reset()
         steady = {"healthy": reset.get("healthy"), "steps": reset.get("steps")}
+    from drill.canary import cleanup
+
+    cleanup(target.cfg, target, start.get("drill_id") or drill_dir.name, journal)
     ok = not result["failed"] and steady.get("healthy", True) is not False
     journal.write("restored", ok=ok, by="drill rollback", **steady)
     journal.write("rollback_finished", durable=True, ok=ok)

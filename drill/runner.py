@@ -60,7 +60,11 @@ class DrillRunPlugin:
             self.drill.journal.write("scenario_finished", **entry)
 
 
+_signalled: list[int] = []
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    _signalled.append(signum)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -76,6 +80,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     plugin = DrillRunPlugin(drill)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     interrupted = False
+    failure: BaseException | None = None
     args = ["-q", "--no-header", "-p", "no:cacheprovider", "--strict-markers", "-m", CADENCES[cadence],
             "--rootdir", str(REPO_ROOT), "-o", "testpaths=", "-o", "console_output_style=classic",
             f"--junitxml={drill.dir / 'junit.xml'}", f"--cucumberjson={drill.dir / 'cucumber.json'}",
@@ -89,12 +94,17 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     watchdog.start()
     progress = Progress(drill)
     progress.start()
+    _signalled.clear()
     try:
         code = pytest.main(args, plugins=[plugin])
-        interrupted = code == pytest.ExitCode.INTERRUPTED
-        drill.journal.write("pytest_finished", exit_code=int(code))
-    except KeyboardInterrupt:
-        interrupted = True
+        # a signal can land anywhere, even inside the interpreter's compiler (SystemError): a
+        # received signal means interrupted, whatever pytest made of it
+        interrupted = code == pytest.ExitCode.INTERRUPTED or bool(_signalled)
+        drill.journal.write("pytest_finished", exit_code=int(code), signals=list(_signalled))
+    except BaseException as exc:  # rollback runs all the same (finally); a bug is re-raised after it
+        interrupted = isinstance(exc, KeyboardInterrupt) or bool(_signalled)
+        if not interrupted:
+            failure = exc
     finally:
         # rollback must finish: a second Ctrl-C or SIGTERM waits (SIGKILL leaves `drill rollback`)
         watchdog.stop()
@@ -109,6 +119,8 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, previous_int)
     result = render(drill.dir, lang)
+    if failure is not None:
+        raise failure
     elapsed = time.monotonic() - started
     out = sys.stdout
     print(f"drill {drill.drill_id}: {result['verdict'].upper()} in {elapsed:.0f} s "
