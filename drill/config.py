@@ -180,6 +180,7 @@ class CognitoPool(Model):
 class Cognito(Model):
     primary: CognitoPool
     dr: CognitoPool
+    test_user: str = "drill-canary-user@portforge.org"
     oauth: str = ""
     sync: str = ""
 

@@ -253,6 +253,16 @@ class Drill:
                            first_at=found[0]["at"], text=found[0]["payload"].get("text"))
         return found
 
+    @property
+    def cognito(self) -> Any:
+        """The checklist-6 login check (made on first use; the test user's password is a secret)."""
+        if "_cognito" not in self.__dict__:
+            from drill.cognito import CognitoCheck
+
+            password = getattr(self.target, "secrets", {}).get("secret_values", {}).get("cognito_test_user_password")
+            self.__dict__["_cognito"] = CognitoCheck(self.target, self.journal, password)
+        return self.__dict__["_cognito"]
+
     # ------------------------------------------------------------------ consistency (weekly)
 
     def probe_global_tables(self) -> list[dict[str, Any]]:

@@ -244,6 +244,19 @@ def _cognito(cfg: Config, client: ClientFactory, roles: dict[str, str], inv: Inv
                                           ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH",
                                                              "ALLOW_REFRESH_TOKEN_AUTH"])
         inv.pools[role] = {"pool_id": pool["Id"], "client_id": app["UserPoolClient"]["ClientId"]}
+    # a user synced by the Post Confirmation trigger: same username and attributes in the DR pool,
+    # but no password (Cognito never exports password hashes; the policy's notice asks users to
+    # reset theirs after a switchover)
+    user = cfg.cognito.test_user
+    password = "Sbx-" + os.urandom(9).hex() + "!A1"
+    inv.secret_values["cognito_test_user_password"] = password
+    for role, region in roles.items():
+        idp = client("cognito-idp", region)
+        idp.admin_create_user(UserPoolId=inv.pools[role]["pool_id"], Username=user, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": user}, {"Name": "email_verified", "Value": "true"}])
+        if role == "primary":
+            idp.admin_set_user_password(UserPoolId=inv.pools[role]["pool_id"], Username=user, Password=password,
+                                        Permanent=True)
 
 
 def _cloudfront(cfg: Config, client: ClientFactory, roles: dict[str, str], gaps: set[str],

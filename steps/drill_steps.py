@@ -134,3 +134,30 @@ def _(drill: Drill) -> None:
 def _(drill: Drill, store: str) -> None:
     diffs = drill.compare(store)
     assert not diffs, f"{len(diffs)} differences: " + "; ".join(diffs[:10])
+
+
+@then("the synced user logs in to the primary user pool")
+def _(drill: Drill) -> None:
+    assert drill.cognito.login("primary", drill.cognito.password), "login to the primary pool failed"
+
+
+@then("the synced user exists in the DR user pool")
+def _(drill: Drill) -> None:
+    assert drill.cognito.user_exists("dr"), f"{drill.cfg.cognito.test_user} is not in the DR pool"
+
+
+@then("the primary password does not work in the DR user pool")
+def _(drill: Drill) -> None:
+    assert not drill.cognito.login("dr", drill.cognito.password), "the DR pool accepted the primary password"
+
+
+@when("the user resets the password as the failover notice says")
+def _(drill: Drill) -> None:
+    notice = drill.cfg.communication.notices["failover"]
+    assert "password" in notice.en.lower() and "비밀번호" in notice.ko
+    drill.cognito.reset_password("dr")
+
+
+@then("the synced user logs in to the DR user pool")
+def _(drill: Drill) -> None:
+    assert drill.cognito.login("dr", drill.cognito.new_password), "login to the DR pool failed after the reset"
