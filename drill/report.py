@@ -56,6 +56,9 @@ def build_result(events: list[Event]) -> dict[str, Any]:
                "measured": e.get("measured"), "status": e.get("status"), "detail": e.get("detail")}
               for e in events if e.event == "phase"]
     rto_ev = next((e for e in reversed(events) if e.event == "rto"), None)
+    if rto_ev is not None and rto_ev.get("fault_at"):
+        # the phases of the failover this RTO measured (a run of several cadences has others)
+        phases = [p for p in phases if (p["t_start"] or 0) >= rto_ev.get("fault_at") - 1e-3]
     if rto_ev is not None:
         result["rto"] = {"measured_s": rto_ev.get("rto_s"), "budget_s": rto_ev.get("budget_s"),
                          "met": rto_ev.get("met"), "projected_s": rto_ev.get("projected_s"),
