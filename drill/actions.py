@@ -146,3 +146,76 @@ def verify_services(target: Target, role: str, deadline_s: float, interval_s: fl
                    f"{host}{path} healthy from {region}", interval_s)
         results[f"{host}{path}"] = 200
     return results
+
+
+# --------------------------------------------------------------------- failback (policy section 6)
+
+
+def _instance(target: Target, role: str) -> dict[str, Any]:
+    cfg = target.cfg
+    inst_id = cfg.rds.primary.id if role == "primary" else cfg.rds.replica.id
+    rds = target.client("rds", cfg.region_name(role), journaled=False)
+    return dict(rds.describe_db_instances(DBInstanceIdentifier=inst_id)["DBInstances"][0])
+
+
+def recreate_replica(target: Target, role: str, deadline_s: float) -> dict[str, Any]:
+    """Replace ``role``'s (stale) instance with a new read replica of the other region's writer,
+    under the policy's own instance id: delete, then create-db-instance-read-replica."""
+    cfg = target.cfg
+    source_role = "dr" if role == "primary" else "primary"
+    inst = cfg.rds.primary if role == "primary" else cfg.rds.replica
+    region = cfg.region_name(role)
+    rds = target.client("rds", region)
+    source_arn = _instance(target, source_role)["DBInstanceArn"]
+    rds.delete_db_instance(DBInstanceIdentifier=inst.id, SkipFinalSnapshot=True)
+    rds.create_db_instance_read_replica(DBInstanceIdentifier=inst.id, SourceDBInstanceIdentifier=source_arn,
+                                        DBInstanceClass=cfg.rds.instance_class, MultiAZ=inst.multi_az,
+                                        DBSubnetGroupName=inst.subnet_group,
+                                        SourceRegion=cfg.region_name(source_role))
+    rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=inst.id,
+                                                 WaiterConfig={"Delay": 1, "MaxAttempts": max(1, int(deadline_s))})
+    return {"instance": inst.id, "region": region, "source": source_arn}
+
+
+def promote_instance(target: Target, role: str, deadline_s: float) -> None:
+    cfg = target.cfg
+    inst_id = cfg.rds.primary.id if role == "primary" else cfg.rds.replica.id
+    rds = target.client("rds", cfg.region_name(role))
+    rds.promote_read_replica(DBInstanceIdentifier=inst_id)
+    rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=inst_id,
+                                                 WaiterConfig={"Delay": 1, "MaxAttempts": max(1, int(deadline_s))})
+
+
+def sync_s3_back(target: Target) -> dict[str, int]:
+    """Copy every object of each DR bucket that the primary bucket lacks or holds differently
+    (CRR copies only new objects; the policy's "sync data Tokyo -> Seoul" step is this copy),
+    then turn on replication DR -> primary for what is written until the switch."""
+    cfg = target.cfg
+    s3p = target.client("s3", cfg.regions.primary.name)
+    s3d = target.client("s3", cfg.regions.dr.name)
+    copied: dict[str, int] = {}
+    for pair in cfg.s3.buckets:
+        role_arn = s3p.get_bucket_replication(Bucket=pair.name)["ReplicationConfiguration"]["Role"]
+        s3d.put_bucket_replication(Bucket=pair.dr, ReplicationConfiguration={"Role": role_arn, "Rules": [{
+            "ID": f"failback-{pair.dr}", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Enabled"},
+            "Destination": {"Bucket": f"arn:aws:s3:::{pair.name}"}}]})
+        have = {o["Key"]: o["ETag"] for page in s3p.get_paginator("list_objects_v2").paginate(Bucket=pair.name)
+                for o in page.get("Contents", [])}
+        n = 0
+        for page in s3d.get_paginator("list_objects_v2").paginate(Bucket=pair.dr):
+            for obj in page.get("Contents", []):
+                if have.get(obj["Key"]) != obj["ETag"]:
+                    body = s3d.get_object(Bucket=pair.dr, Key=obj["Key"])["Body"].read()
+                    s3p.put_object(Bucket=pair.name, Key=obj["Key"], Body=body)
+                    n += 1
+        copied[pair.name] = n
+    return copied
+
+
+def stop_reverse_s3(target: Target) -> None:
+    """After the return, replication runs primary -> DR only again."""
+    cfg = target.cfg
+    s3d = target.client("s3", cfg.regions.dr.name)
+    for pair in cfg.s3.buckets:
+        s3d.delete_bucket_replication(Bucket=pair.dr)

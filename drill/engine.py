@@ -253,6 +253,92 @@ class Drill:
                            first_at=found[0]["at"], text=found[0]["payload"].get("text"))
         return found
 
+    # ------------------------------------------------------------------ failback (quarterly)
+
+    def fail_over_quietly(self) -> None:
+        """Get to the DR state the failback starts from: outage, promotion, records to DR; canary
+        writes then run against the DR region (no user traffic: this scenario measures the return)."""
+        cfg = self.cfg
+        deadline = cfg.measure.action_deadline_s
+        dr = cfg.regions.dr.name
+        rate = cfg.measure.canary_rate_per_s
+        rds = RdsCanary(cfg, self.drill_id, self.target.db_login(), self.target.db_endpoint)
+        rds.prepare()  # endpoints are looked up while the primary region still answers
+        self.inject_outage()
+        with self.phase("failback_setup_failover") as info:
+            info.update(actions.promote_replica(self.target, deadline))
+            actions.switch_records(self.target, "dr")
+            actions.wait_edge_serves(self.target, "dr", deadline, self.interval)
+        ddb = DynamoCanary(cfg, self.drill_id, lambda region: self._canary_client("dynamodb", region))
+        s3 = S3Canary(cfg, self.drill_id, lambda region: self._canary_client("s3", region))
+        self.verifiers = {"rds": rds, "dynamodb": ddb, "s3": s3}
+        self.writers = {
+            "rds": CanaryWriter("rds", rate, self.journal, rds.write, classify_mysql, dr),
+            "dynamodb": CanaryWriter("dynamodb", rate, self.journal, ddb.write, classify_aws, dr),
+            "s3": CanaryWriter("s3", rate, self.journal, s3.write, classify_aws, dr),
+        }
+        for writer in self.writers.values():
+            writer.start()
+        time.sleep(2.0)
+        self.mark("in_dr")
+
+    def fail_back(self) -> dict[str, Any]:
+        """Policy section 6, phase by phase: stabilization wait, data sync back, writes paused for
+        the promotion of the new primary, Route 53 back, DR back to standby."""
+        cfg = self.cfg
+        deadline = cfg.measure.action_deadline_s
+        self.faults.revert_all()  # the primary region is healthy again
+        with self.phase("failback_stabilization", measured=False,
+                        detail=f"policy wait: {cfg.failback.stabilization_s:g} s without failure "
+                               f"(policy {self.policy_cfg.failback.stabilization_s:g} s)"):
+            end = time.monotonic() + cfg.failback.stabilization_s
+            while time.monotonic() < end:
+                failing = [h for h in probes.health_check_ids(self.target)
+                           if probes.health_check_failing(self.target, h)]
+                if failing:  # the clock restarts while anything still fails
+                    end = time.monotonic() + cfg.failback.stabilization_s
+                time.sleep(self.interval)
+        with self.phase("failback_sync") as info:
+            info["rds"] = actions.recreate_replica(self.target, "primary", deadline)
+            info["s3_copied"] = actions.sync_s3_back(self.target)
+        with self.phase("failback_write_pause") as info:
+            for writer in self.writers.values():
+                writer.stop()
+            rds = self.verifiers["rds"]
+            wanted = rds.surviving("dr")
+            wait_until(lambda: rds.surviving("primary") >= wanted, deadline, "RDS caught up in the primary region",
+                       self.interval)
+            info["rows"] = len(wanted)
+            actions.promote_instance(self.target, "primary", deadline)
+        with self.phase("failback_dns") as info:
+            info["records"] = actions.switch_records(self.target, "primary")
+            actions.wait_edge_serves(self.target, "primary", deadline, self.interval)
+        self.notifier.send("switchover_done", "failback to the primary region",
+                           since=self.marks.get("in_dr"))
+        notice = cfg.communication.notices["failback"]
+        self.notifier.send("user_notice", notice.ko if self.notifier.lang == "ko" else notice.en)
+        with self.phase("failback_standby") as info:
+            info["rds"] = actions.recreate_replica(self.target, "dr", deadline)
+            actions.stop_reverse_s3(self.target)
+            info.update(actions.scale_dr(self.target, cfg.eks.dr.nodes, False, deadline, self.interval))
+        self.wait_replication_caught_up()
+        return self.measure_failback_rpo()
+
+    def measure_failback_rpo(self) -> dict[str, Any]:
+        """Writes acknowledged in the DR region during DR, looked for in the primary region."""
+        cfg = self.cfg
+        dr, primary = cfg.regions.dr.name, cfg.regions.primary.name
+        out: dict[str, Any] = {}
+        for store, writer in self.writers.items():
+            writer.stop()
+            surviving = self.verifiers[store].surviving("primary" if store == "rds" else primary)
+            loss = classify_writes(store, [w for w in writer.writes if w.region == dr], surviving)
+            entry = {**loss.as_dict(), "measured_s": loss.rpo_s}
+            self.journal.write("rpo_failback", **entry)
+            out[store] = entry
+        self.results["rpo_failback"] = out
+        return out
+
     @property
     def cognito(self) -> Any:
         """The checklist-6 login check (made on first use; the test user's password is a secret)."""

@@ -136,6 +136,12 @@ def render_html(r: dict[str, Any], lang: str = "en") -> str:
                    f"<td class=\"{'met' if x['met'] else 'missed'}\">{'met' if x['met'] else 'MISSED'}</td></tr>")
     out.append("</table>")
     out.append(f'<h2>{L["traffic"]}</h2>' + traffic_svg(r.get("traffic", []), r.get("markers", [])))
+    fb = r.get("failback") or {}
+    if fb.get("phases"):
+        out.append("<h2>Failback</h2>" + timeline_svg(fb["phases"]) + "<table><tr><th>store</th>"
+                   "<th>written in DR (acked)</th><th>lost on the return</th><th>indeterminate</th></tr>" + "".join(
+                       f"<tr><td>{esc(s)}</td><td>{v['acked']}</td><td>{v['lost']}</td><td>{v['indeterminate']}</td></tr>"
+                       for s, v in (fb.get("rpo") or {}).items()) + "</table>")
     out.append(f'<h2>{L["checklist"]}</h2><table><tr><th>#</th><th>item</th><th>항목</th><th>status</th></tr>')
     for c in r.get("checklist", []):
         out.append(f"<tr><td>{c['id']}</td><td>{esc(c['en'])}</td><td>{esc(c.get('ko'))}</td><td>{esc(c['status'])}</td></tr>")

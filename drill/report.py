@@ -56,6 +56,11 @@ def build_result(events: list[Event]) -> dict[str, Any]:
                "measured": e.get("measured"), "status": e.get("status"), "detail": e.get("detail")}
               for e in events if e.event == "phase"]
     rto_ev = next((e for e in reversed(events) if e.event == "rto"), None)
+    result["failback"] = {"phases": [p for p in phases if str(p["name"]).startswith("failback")],
+                          "rpo": {e.get("store"): {k: e.get(k) for k in ("measured_s", "acked", "lost", "indeterminate",
+                                                                           "gaps")}
+                                  for e in events if e.event == "rpo_failback"}}
+    phases = [p for p in phases if not str(p["name"]).startswith("failback")]
     if rto_ev is not None and rto_ev.get("fault_at"):
         # the phases of the failover this RTO measured (a run of several cadences has others)
         phases = [p for p in phases if (p["t_start"] or 0) >= rto_ev.get("fault_at") - 1e-3]
@@ -173,6 +178,10 @@ def _summary(r: dict[str, Any]) -> list[str]:
         lines.append(f"RPO {store}: {_fmt(v['measured_s'])} (budget {_fmt(v['budget_s'])}), "
                      f"{v['lost']} of {v['acked']} acknowledged writes lost, "
                      f"{v['indeterminate']} indeterminate: {verdict}")
+    fb = r.get("failback") or {}
+    if fb.get("rpo"):
+        lines.append("Failback: writes made in DR and lost on the return: " + ", ".join(
+            f"{store} {v['lost']} of {v['acked']}" for store, v in fb["rpo"].items()))
     for s in r["scenarios"]:
         if s["status"] != "passed":
             lines.append(f"scenario {s['status']}: {s['name']}: {s['error'] or ''}"[:300])
@@ -216,6 +225,11 @@ def render_markdown(r: dict[str, Any]) -> str:
     if lost:
         out += ["", "Lost writes (sequence ranges): " + "; ".join(
             f"{s}: " + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in x["gaps"][:20]) for s, x in lost.items())]
+    fb = r.get("failback") or {}
+    if fb.get("phases"):
+        out += ["", "## Failback", "", "| phase | duration | measured | status |", "|---|---|---|---|"]
+        out += [f"| {p['name']} | {_fmt(p['duration_s'])} | {'measured' if p['measured'] else 'policy wait'} | "
+                f"{p['status']} |" for p in fb["phases"]]
     out += ["", "## Checklist (policy section 8)", "", "| # | item | 항목 | status |", "|---|---|---|---|"]
     for c in r.get("checklist", []):
         out.append(f"| {c['id']} | {c['en']} | {c.get('ko', '')} | {c['status']} |")

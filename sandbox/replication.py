@@ -323,9 +323,10 @@ class S3Replicator(_Worker):
 
     def _apply(self, item: Any) -> None:
         bucket, key, body, meta = item
-        if not self._rules:
-            self._load_rules()
         dest = self._rules.get(bucket)
+        if not dest and time.monotonic() - self._last_rules > 0.5:
+            self._load_rules()  # a rule may have been added since the last look
+            dest = self._rules.get(bucket)
         if not dest:
             return
         region, _, dest_region = self.pairs[bucket]

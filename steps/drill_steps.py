@@ -161,3 +161,37 @@ def _(drill: Drill) -> None:
 @then("the synced user logs in to the DR user pool")
 def _(drill: Drill) -> None:
     assert drill.cognito.login("dr", drill.cognito.new_password), "login to the DR pool failed after the reset"
+
+
+@given("the target has failed over to the DR region and takes writes there")
+def _(drill: Drill) -> None:
+    drill.fail_over_quietly()
+
+
+@when("the runbook fails back to the primary region")
+def _(drill: Drill) -> None:
+    drill.fail_back()
+
+
+@then("every write acknowledged in the DR region is in the primary region")
+def _(drill: Drill) -> None:
+    rpo = drill.results["rpo_failback"]
+    lost = {s: r for s, r in rpo.items() if r["lost"]}
+    assert all(r["acked"] > 0 for r in rpo.values()), f"no write was acknowledged in DR: {rpo}"
+    assert not lost, "; ".join(f"{s}: {r['lost']} of {r['acked']} lost (gaps {r['gaps'][:5]})" for s, r in lost.items())
+
+
+@then("users are served by the primary region")
+def _(drill: Drill) -> None:
+    from drill import actions
+
+    actions.wait_edge_serves(drill.target, "primary", drill.cfg.measure.action_deadline_s, drill.interval)
+
+
+@then("the DR region is back to standby with replication from the primary region")
+def _(drill: Drill) -> None:
+    from drill import probes
+
+    lag = probes.replica_lag_s(drill.target)
+    assert lag is not None and lag <= drill.cfg.rds.lag_threshold_s, f"DR replica lag {lag}"
+    assert probes.ready_nodes(drill.target, "dr") == drill.cfg.eks.dr.nodes
