@@ -140,12 +140,24 @@ class RdsCanary:
                                database=self.cfg.rds.database, connect_timeout=timeout, read_timeout=timeout,
                                write_timeout=timeout, autocommit=True)
 
-    def prepare(self) -> None:
+    def prepare(self, deadline_s: float = 60.0) -> None:
+        """Create the canary table on the primary and wait until the DR copy has it too."""
+        from drill.targets import wait_until
+
         self.resolve()
         with self.connect("primary", 5) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {CANARY_TABLE} (drill_id VARCHAR(64) NOT NULL, "
                         "seq BIGINT NOT NULL, written_at DATETIME(6) NOT NULL, region VARCHAR(32) NOT NULL, "
                         "PRIMARY KEY (drill_id, seq))")
+
+        def replicated() -> bool:
+            with self.connect("dr", 5) as conn, conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema=%s AND table_name=%s",
+                            (self.cfg.rds.database, CANARY_TABLE))
+                row = cur.fetchone()
+                return bool(row and row[0])
+
+        wait_until(replicated, deadline_s, "canary table in the DR copy", 0.05)
 
     def write(self, seq: int, region: str) -> None:
         role = "primary" if region == self.cfg.regions.primary.name else "dr"

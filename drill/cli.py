@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="select", metavar="EXPR", default=None, help="pytest -k scenario filter")
     run.add_argument("--lang", choices=("en", "ko"), default="en", help="report language (headings, notices)")
 
+    flt = sub.add_parser("fault", parents=[common], help="inject one fault of the catalog, hold it, undo it")
+    flt.add_argument("name", help="fault name (drill fault --list)", nargs="?")
+    flt.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter")
+    flt.add_argument("--hold", type=float, default=10.0, metavar="SECONDS", help="how long the fault stays")
+    flt.add_argument("--reports", metavar="DIR", default=None)
+    flt.add_argument("--list", action="store_true", help="list the fault catalog")
+
     rep = sub.add_parser("report", help="re-render a drill's report from its journal (also a cut-short one)")
     rep.add_argument("drill_dir", metavar="DRILL_DIR")
     rep.add_argument("--lang", choices=("en", "ko"), default="en", help="headings and the policy's notices")
@@ -178,6 +185,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sandbox(args)
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "fault":
+            from drill.chaos import parse_params, run_fault
+            from drill.faults import REGISTRY
+
+            if args.list or not args.name:
+                for kind in REGISTRY.values():
+                    print(f"{kind.name:28} {', '.join(kind.targets):26} {kind.description}")
+                return 0
+            return run_fault(_load(args), args.target, args.name, parse_params(args.param), args.hold, args.reports)
         if args.command == "report":
             from pathlib import Path
 

@@ -183,6 +183,9 @@ def reset(sup: Supervisor) -> dict[str, Any]:
     for role in ("primary", "dr"):
         sup.rds.start_server(role)
     rds_state = sup.rds.replica_status()
+    if sup.rds.source_role != "primary" and not sup.rds.promoted:
+        sup.rds.promote("primary")  # a failback stopped half way left the primary a replica of DR
+        steps.append("primary made writable again")
     if sup.rds.promoted or sup.rds.source_role != "primary" or not rds_state.get("io_running"):
         sup.rds.set_delay(cfg.sandbox.rds.replication_delay_s)
         sup.rds.reseed("dr", "primary")
@@ -245,11 +248,43 @@ def _reset_rds_api(sup: Supervisor) -> None:
     primary = primary_backend.databases.get(cfg.rds.primary.id)
     replica = dr_backend.databases.get(cfg.rds.replica.id)
     if primary is None or replica is None:
-        return
+        # a failback stopped between delete and create: put the instance back through the API
+        _recreate_instances(sup, primary is None, replica is None)
+        primary = primary_backend.databases.get(cfg.rds.primary.id)
+        replica = dr_backend.databases.get(cfg.rds.replica.id)
+        if primary is None or replica is None:
+            return
+    primary.is_replica = False
+    primary.source_db_instance_identifier = None
     replica.is_replica = True
     replica.source_db_instance_identifier = primary.db_instance_arn
     if replica.db_instance_arn not in primary.replicas:
         primary.replicas.append(replica.db_instance_arn)
+
+
+def _recreate_instances(sup: Supervisor, primary: bool, replica: bool) -> None:
+    from sandbox import moto_ext
+
+    cfg = sup.cfg
+    if primary:
+        sup.client("rds", cfg.regions.primary.name).create_db_instance(
+            DBInstanceIdentifier=cfg.rds.primary.id, Engine=cfg.rds.engine, EngineVersion=cfg.rds.engine_version,
+            DBInstanceClass=cfg.rds.instance_class, MasterUsername="admin",
+            MasterUserPassword=sup.secrets["admin_password"], AllocatedStorage=20, Port=cfg.rds.port,
+            MultiAZ=cfg.rds.primary.multi_az, DBSubnetGroupName=cfg.rds.primary.subnet_group,
+            DBName=cfg.rds.database)
+    if replica:
+        arn = sup.client("rds", cfg.regions.primary.name).describe_db_instances(
+            DBInstanceIdentifier=cfg.rds.primary.id)["DBInstances"][0]["DBInstanceArn"]
+        hooks = list(moto_ext._replica_hooks)
+        moto_ext._replica_hooks.clear()  # the data plane is rebuilt by the reset itself
+        try:
+            sup.client("rds", cfg.regions.dr.name).create_db_instance_read_replica(
+                DBInstanceIdentifier=cfg.rds.replica.id, SourceDBInstanceIdentifier=arn,
+                DBInstanceClass=cfg.rds.instance_class, DBSubnetGroupName=cfg.rds.replica.subnet_group,
+                SourceRegion=cfg.regions.primary.name)
+        finally:
+            moto_ext._replica_hooks.extend(hooks)
 
 
 def _reset_records(sup: Supervisor) -> None:

@@ -89,3 +89,37 @@ def test_sigkill_then_drill_rollback_finishes_the_job(sandbox_env: dict[str, str
     # nothing left to do the second time
     again = drill("rollback", "--reports", str(tmp_path), env=sandbox_env)
     assert again.returncode == 0 and "nothing to roll back" in again.stdout
+
+
+FAULT_PARAMS = {"replication_lag": ["--param", "delay_s=2"], "pod_kill": ["--param", "deployment=auth-deployment"],
+                "node_group_zero": ["--param", "role=dr"]}
+
+
+def _all_faults() -> list[str]:
+    from drill.faults import REGISTRY
+
+    return sorted(REGISTRY)
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("fault", _all_faults())
+def test_every_fault_is_undone_whatever_stops_the_drill(fault: str, how: str, sandbox_env: dict[str, str],
+                                                        sandbox: dict[str, Any], tmp_path: Path) -> None:
+    env = dict(os.environ, **sandbox_env)
+    proc = subprocess.Popen([sys.executable, "-m", "drill", "fault", fault, "--hold", "120", "--reports",
+                             str(tmp_path), *FAULT_PARAMS.get(fault, [])], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    journal = _wait_for_fault(tmp_path, proc, timeout=60)
+    if how == "SIGKILL":
+        proc.kill()
+        proc.communicate(timeout=30)
+        res = drill("rollback", "--reports", str(tmp_path), env=sandbox_env, timeout=180)
+        assert res.returncode == 0 and f"undone: {fault}-1" in res.stdout, res.stdout + res.stderr
+    else:
+        proc.send_signal(getattr(signal, how))
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 130, out
+    events = read_journal(journal)
+    assert any(e.event == "fault_reverted" for e in events)
+    assert events[-1].event == "drill_finished"
+    _assert_steady(sandbox)

@@ -3,7 +3,7 @@ Feature: Monthly health-check test (verify Route 53 failover behaviour)
   The Route 53 health check is the policy's only automatic part: it alerts, and the failover
   records send users to Tokyo while Seoul's health endpoint fails.
 
-  Scenario: 1. Route 53 Health Check 정상 동작: the health check detects, alerts, fails over and heals
+  Scenario: 1, 7, 8. Route 53 Health Check 정상 동작: the health check detects, alerts, and api/grafana fail over and heal
     Given the target is in steady state
     Then the Route 53 health check has the policy's settings
     When the primary region's health endpoint fails

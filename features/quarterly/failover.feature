@@ -3,7 +3,7 @@ Feature: Quarterly failover simulation, Seoul to Tokyo (failover simulation, qua
   The policy's manual failover runbook (section 5) run for real against the target, under user
   traffic and canary writes, measuring the RTO users felt and the data each store lost.
 
-  Scenario: Failover simulation under load: RTO and RPO measured against the policy's budgets
+  Scenario: 2, 4, 5, 7, 8. Failover under load (RDS Read Replica Promote 성공, EKS Pod 정상 기동, 헬스체크 통과 (/health), api/grafana Failover 확인): RTO and RPO against the budgets
     Given the target is in steady state
     And user traffic and canary writes are running
     When the primary region suffers an outage
