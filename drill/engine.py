@@ -304,11 +304,15 @@ class Drill:
         with self.phase("failback_write_pause") as info:
             for writer in self.writers.values():
                 writer.stop()
-            rds = self.verifiers["rds"]
-            wanted = rds.surviving("dr")
-            wait_until(lambda: rds.surviving("primary") >= wanted, deadline, "RDS caught up in the primary region",
-                       self.interval)
-            info["rows"] = len(wanted)
+            # every store holds in the primary region what was written in DR before anything
+            # moves back (the reverse S3 replication is removed only after this)
+            dr, primary = cfg.regions.dr.name, cfg.regions.primary.name
+            for store, verifier in self.verifiers.items():
+                roles = ("dr", "primary") if store == "rds" else (dr, primary)
+                wanted = verifier.surviving(roles[0])
+                wait_until(lambda v=verifier, w=wanted, r=roles[1]: v.surviving(r) >= w, deadline,
+                           f"{store} written in DR present in the primary region", self.interval)
+                info[store] = len(wanted)
             actions.promote_instance(self.target, "primary", deadline)
         with self.phase("failback_dns") as info:
             info["records"] = actions.switch_records(self.target, "primary")

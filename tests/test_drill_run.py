@@ -12,7 +12,7 @@ from tests.conftest import drill
 
 
 def _run(sandbox_env: dict[str, str], tmp_path: Path, delay: float) -> tuple[int, str, dict[str, Any], Path]:
-    res = drill("run", "--cadence", "quarterly", "--reports", str(tmp_path), "--set",
+    res = drill("run", "--cadence", "quarterly", "-k", "failover_under_load", "--reports", str(tmp_path), "--set",
                 f"sandbox.rds.replication_delay_s={delay}", env=sandbox_env, timeout=400)
     m = re.search(r"^report: (.+)$", res.stdout, re.M)
     assert m, res.stdout + res.stderr
