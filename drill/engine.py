@@ -159,18 +159,8 @@ class Drill:
             sb = cfg.sandbox
             delays = [sb.rds.replication_delay_s, sb.dynamodb.replication_delay_s, sb.s3.replication_delay_s]
             warmup_s = (max(delays) if isinstance(self.target, SandboxTarget) else 0.0) + 3.0
-        primary = cfg.regions.primary.name
+        self._make_canaries(cfg.regions.primary.name)
         rate = cfg.measure.canary_rate_per_s
-        rds = RdsCanary(cfg, self.drill_id, self.target.db_login(), self.target.db_endpoint)
-        rds.prepare()
-        ddb = DynamoCanary(cfg, self.drill_id, lambda region: self._canary_client("dynamodb", region))
-        s3 = S3Canary(cfg, self.drill_id, lambda region: self._canary_client("s3", region))
-        self.verifiers = {"rds": rds, "dynamodb": ddb, "s3": s3}
-        self.writers = {
-            "rds": CanaryWriter("rds", rate, self.journal, rds.write, classify_mysql, primary),
-            "dynamodb": CanaryWriter("dynamodb", rate, self.journal, ddb.write, classify_aws, primary),
-            "s3": CanaryWriter("s3", rate, self.journal, s3.write, classify_aws, primary),
-        }
         base, host_header = self.target.edge()
         lc = cfg.load
         self.load = LoadRunner(base, self.dir / "load", api_host=cfg.fqdn("api") if host_header else "",
@@ -188,6 +178,22 @@ class Drill:
         self.journal.write("traffic_started", users=lc.users, user_rps=lc.user_rps, workers=lc.workers,
                            external_workers=lc.external_workers, canary_rate_per_s=rate, stores=list(self.writers))
         time.sleep(warmup_s)
+
+    def _make_canaries(self, region: str) -> None:
+        """A verifier and a writer per store, writing to ``region``; the canary table is created
+        (and has reached the DR copy) before anything else happens."""
+        cfg = self.cfg
+        rate = cfg.measure.canary_rate_per_s
+        rds = RdsCanary(cfg, self.drill_id, self.target.db_login(), self.target.db_endpoint)
+        rds.prepare()
+        ddb = DynamoCanary(cfg, self.drill_id, lambda r: self._canary_client("dynamodb", r))
+        s3 = S3Canary(cfg, self.drill_id, lambda r: self._canary_client("s3", r))
+        self.verifiers = {"rds": rds, "dynamodb": ddb, "s3": s3}
+        self.writers = {
+            "rds": CanaryWriter("rds", rate, self.journal, rds.write, classify_mysql, region),
+            "dynamodb": CanaryWriter("dynamodb", rate, self.journal, ddb.write, classify_aws, region),
+            "s3": CanaryWriter("s3", rate, self.journal, s3.write, classify_aws, region),
+        }
 
     def _canary_client(self, service: str, region: str) -> Any:
         import boto3
@@ -260,23 +266,13 @@ class Drill:
         writes then run against the DR region (no user traffic: this scenario measures the return)."""
         cfg = self.cfg
         deadline = cfg.measure.action_deadline_s
-        dr = cfg.regions.dr.name
-        rate = cfg.measure.canary_rate_per_s
-        rds = RdsCanary(cfg, self.drill_id, self.target.db_login(), self.target.db_endpoint)
-        rds.prepare()  # endpoints are looked up while the primary region still answers
+        # endpoints are looked up while the primary region still answers; writes go to DR
+        self._make_canaries(cfg.regions.dr.name)
         self.inject_outage()
         with self.phase("failback_setup_failover") as info:
             info.update(actions.promote_replica(self.target, deadline))
             actions.switch_records(self.target, "dr")
             actions.wait_edge_serves(self.target, "dr", deadline, self.interval)
-        ddb = DynamoCanary(cfg, self.drill_id, lambda region: self._canary_client("dynamodb", region))
-        s3 = S3Canary(cfg, self.drill_id, lambda region: self._canary_client("s3", region))
-        self.verifiers = {"rds": rds, "dynamodb": ddb, "s3": s3}
-        self.writers = {
-            "rds": CanaryWriter("rds", rate, self.journal, rds.write, classify_mysql, dr),
-            "dynamodb": CanaryWriter("dynamodb", rate, self.journal, ddb.write, classify_aws, dr),
-            "s3": CanaryWriter("s3", rate, self.journal, s3.write, classify_aws, dr),
-        }
         for writer in self.writers.values():
             writer.start()
         time.sleep(2.0)
