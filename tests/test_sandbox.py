@@ -50,7 +50,8 @@ def test_status_json_has_the_documented_shape(sandbox: dict[str, Any]) -> None:
     assert sandbox["healthy"] is True
     for key in ("parts", "aws_endpoint", "edge_url", "kubeconfig", "mysql", "slack_sink"):
         assert sandbox[key], key
-    assert set(sandbox["mysql"]) == {"primary", "dr"}
+    assert set(sandbox["mysql"]) == {"primary", "replica"}
+    assert all(set(m) == {"host", "port"} for m in sandbox["mysql"].values())
     assert {"aws", "rds", "k8s_primary", "k8s_dr", "services_primary", "services_dr", "edge",
             "healthchecker", "replication_dynamodb", "replication_s3", "slack"} <= set(sandbox["parts"])
     assert all(p["healthy"] for p in sandbox["parts"].values())
@@ -61,7 +62,7 @@ def test_row_written_in_seoul_shows_in_tokyo_and_delay_is_honoured(sandbox: dict
     pw = secrets(sandbox)["app_password"]
     conns = {role: pymysql.connect(host=m["host"], port=m["port"], user="app", password=pw,
                                    database=CFG.rds.database, autocommit=True)
-             for role, m in sandbox["mysql"].items()}
+             for role, m in (("primary", sandbox["mysql"]["primary"]), ("dr", sandbox["mysql"]["replica"]))}
 
     def write_and_time(name: str) -> float:
         with conns["primary"].cursor() as cur:
@@ -191,7 +192,7 @@ def test_aws_cli_sees_the_sandbox_resources(sandbox: dict[str, Any], sandbox_env
     assert out.returncode == 0, out.stderr
     inst = json.loads(out.stdout)["DBInstances"][0]
     assert inst["DBInstanceIdentifier"] == CFG.rds.replica.id
-    assert inst["Endpoint"]["Port"] == sandbox["mysql"]["dr"]["port"]
+    assert inst["Endpoint"]["Port"] == sandbox["mysql"]["replica"]["port"]
     hcs = subprocess.run([aws, "route53", "list-health-checks", "--output", "json"], capture_output=True,
                          text=True, env=env, timeout=60)
     assert hcs.returncode == 0 and json.loads(hcs.stdout)["HealthChecks"][0]["HealthCheckConfig"]["ResourcePath"] == "/health"
