@@ -110,8 +110,9 @@ def _print_status(state: dict[str, Any], as_json: bool) -> None:
     keys = ("healthy", "parts", "aws_endpoint", "edge_url", "kubeconfig", "mysql", "slack_sink",
             "control_url", "posture", "timings", "applied", "runtime_dir", "pid")
     view = {k: state.get(k) for k in keys}
-    mysql = state.get("mysql") or {}
-    view["mysql"] = {"primary": mysql.get("primary"), "replica": mysql.get("dr")}
+    raw_mysql = state.get("mysql") or {}
+    mysql: dict[str, Any] = {"primary": raw_mysql.get("primary"), "replica": raw_mysql.get("dr")}
+    view["mysql"] = mysql
     if as_json:
         print(json.dumps(view, indent=2, default=str))
         return
@@ -122,7 +123,7 @@ def _print_status(state: dict[str, Any], as_json: bool) -> None:
     print(f"  aws endpoint  {state.get('aws_endpoint')}")
     print(f"  edge          {state.get('edge_url')}  (send Host: api.<domain>)")
     print(f"  kubeconfig    {state.get('kubeconfig')}")
-    print("  mysql         " + ", ".join(f"{r} {m['host']}:{m['port']}" for r, m in view["mysql"].items() if m))
+    print("  mysql         " + ", ".join(f"{r} {m['host']}:{m['port']}" for r, m in mysql.items() if m))
     print(f"  slack sink    {state.get('slack_sink')}")
 
 
