@@ -108,7 +108,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _print_status(state: dict[str, Any], as_json: bool) -> None:
     keys = ("healthy", "parts", "aws_endpoint", "edge_url", "kubeconfig", "mysql", "slack_sink",
-            "control_url", "posture", "timings", "applied", "runtime_dir", "pid")
+            "control_url", "posture", "timings", "applied", "runtime_dir", "pid", "aws_routing")
     view = {k: state.get(k) for k in keys}
     raw_mysql = state.get("mysql") or {}
     mysql: dict[str, Any] = {"primary": raw_mysql.get("primary"), "replica": raw_mysql.get("dr")}
@@ -132,7 +132,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     if args.action == "up":
         loaded = _load(args)
-        up_state, started = lifecycle.up(loaded, args.posture)
+        if args.target == "aws":
+            raise InvalidInput("drill sandbox up: --target aws has no sandbox (use sandbox or localstack)")
+        localstack = None
+        if args.target == "localstack":
+            from drill.targets import detect_localstack
+
+            localstack = detect_localstack(loaded.config)
+        up_state, started = lifecycle.up(loaded, args.posture, localstack=localstack)
         state = up_state
         live = lifecycle.status() or up_state
         if not args.json:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drill.errors import InvalidInput
 
@@ -383,6 +383,32 @@ class Sandbox(Model):
     timing: SandboxTiming
 
 
+class LocalStackConf(Model):
+    # null: localstack-client's environment (AWS_ENDPOINT_URL, LOCALSTACK_HOST; default localhost:4566)
+    endpoint: str | None = None
+    # sent to LocalStack when its health endpoint offers them; every other service the drill uses
+    # stays with the sandbox's emulator (and the report names each routing)
+    services: list[str] = ["s3", "route53", "dynamodb", "secretsmanager", "sns", "cloudwatch", "kms", "acm"]
+    health_timeout_s: float = Field(default=3.0, gt=0, le=60)
+
+
+class AwsTargetConf(Model):
+    # the accounts a drill may touch (null: policy.accounts); STS GetCallerIdentity is checked
+    # before any other call
+    allowed_accounts: list[str] | None = None
+    profile: str | None = None  # a named profile of the boto3 credential chain; null: the default chain
+    # scenarios with this tag change what serves users: they need --confirm <account-id>
+    destructive_tag: str = "destructive"
+
+    @field_validator("allowed_accounts")
+    @classmethod
+    def _account_ids(cls, v: list[str] | None) -> list[str] | None:
+        for acct in v or []:
+            if not (len(acct) == 12 and acct.isdigit()):
+                raise ValueError(f"{acct!r} is not a 12-digit AWS account id")
+        return v
+
+
 class Config(Model):
     policy: Policy
     regions: Regions
@@ -418,6 +444,11 @@ class Config(Model):
     stop: Stop
     load: Load
     sandbox: Sandbox
+    localstack: LocalStackConf = LocalStackConf()
+    aws: AwsTargetConf = AwsTargetConf()
+
+    def allowed_accounts(self) -> list[str]:
+        return list(self.aws.allowed_accounts or self.policy.accounts)
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Config:

@@ -45,6 +45,9 @@ def _sandbox(target: Target, fault_name: str) -> SandboxTarget:
     return target
 
 
+TWIN = ("sandbox", "localstack")  # both run the sandbox's data plane and its fault switches
+
+
 def _ctl(fault_name: str, path: str, inject_body: dict[str, Any], undo_body: dict[str, Any]) -> tuple[
         Callable[..., None], Callable[..., None]]:
     """A sandbox fault that is one control call to inject and one to undo (bodies get the params)."""
@@ -66,16 +69,18 @@ def _fill(body: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 
 register("region_outage", "a region goes dark: its services, its AWS endpoints and its database stop; "
          "in-flight cross-region replication is lost",
-         *_ctl("region_outage", "/outage", {"role": "primary", "down": True}, {"role": "primary", "down": False}))
+         *_ctl("region_outage", "/outage", {"role": "primary", "down": True}, {"role": "primary", "down": False}),
+         targets=TWIN)
 register("health_endpoint_failing", "every service's health endpoint fails in a region while the "
          "services keep serving", *_ctl("health_endpoint_failing", "/services",
                                         {"role": "primary", "services": "all", "mode": "health"},
-                                        {"role": "primary", "services": "all", "mode": "ok"}))
+                                        {"role": "primary", "services": "all", "mode": "ok"}), targets=TWIN)
 register("primary_db_crash", "the primary database server dies",
          *_ctl("primary_db_crash", "/rds", {"role": "primary", "action": "stop"},
-               {"role": "primary", "action": "start"}))
+               {"role": "primary", "action": "start"}), targets=TWIN)
 register("replication_stopped", "cross-region RDS replication stops (the link is cut; in flight is lost)",
-         *_ctl("replication_stopped", "/replication/rds", {"cut": True}, {"cut": False}))
+         *_ctl("replication_stopped", "/replication/rds", {"cut": True}, {"cut": False}), targets=TWIN)
+# not on localstack: LocalStack replicates global tables itself and cannot pause them
 register("dynamodb_replication_paused", "global-table replication pauses (changes queue up)",
          *_ctl("dynamodb_replication_paused", "/replication/dynamodb", {"paused": True}, {"paused": False}))
 
@@ -90,16 +95,17 @@ register("replication_lag", "cross-region RDS replication runs delay_s behind",
              "POST", "/replication/rds", {"delay_s": delay_s}),
          lambda target, delay_s=5.0, previous_s=0.0: _sandbox(target, "replication_lag").control(
              "POST", "/replication/rds", {"delay_s": previous_s}),
-         capture=_lag_capture)
+         capture=_lag_capture, targets=TWIN)
 
 
 # --------------------------------------------------------------------- catalog: real APIs (any target)
 
 
 def _hc_capture(target: Target, **params: Any) -> dict[str, Any]:
-    r53 = target.client("route53", "us-east-1", journaled=False)
+    from drill.probes import health_checks
+
     before = {}
-    for hc in r53.list_health_checks()["HealthChecks"]:
+    for hc in health_checks(target):
         conf = hc["HealthCheckConfig"]
         before[hc["Id"]] = {"Inverted": bool(conf.get("Inverted", False)), "Disabled": bool(conf.get("Disabled", False))}
     return {"before": before}
@@ -146,7 +152,7 @@ def _ng_restore(target: Target, role: str = "dr", before: dict[str, int] | None 
 
 
 register("node_group_zero", "a cluster's node group is scaled to 0 nodes", _ng_zero, _ng_restore,
-         capture=_ng_capture, targets=("sandbox", "aws"))
+         capture=_ng_capture, targets=("sandbox", "localstack", "aws"))
 
 
 def _pod_kill(target: Target, role: str = "primary", deployment: str = "", namespace: str = "") -> None:
@@ -174,7 +180,7 @@ def _pod_kill_undo(target: Target, role: str = "primary", deployment: str = "", 
 
 
 register("pod_kill", "every pod of a deployment is deleted", _pod_kill, _pod_kill_undo,
-         targets=("sandbox", "aws"))
+         targets=("sandbox", "localstack", "aws"))
 
 
 def _s3_capture(target: Target, **params: Any) -> dict[str, Any]:

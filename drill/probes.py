@@ -27,8 +27,22 @@ def http_get(target: Target, host: str, path: str, timeout: float = 3.0) -> tupl
 
 
 def health_check_ids(target: Target) -> list[str]:
+    """The policy's health checks: those the failover records of the policy's zone use (an
+    account may hold others, which are none of the drill's business)."""
+    from drill.actions import _zone_id
+
     r53 = target.client("route53", "us-east-1", journaled=False)
-    return [hc["Id"] for hc in r53.list_health_checks()["HealthChecks"]]
+    ids: list[str] = []
+    for page in r53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=_zone_id(target)):
+        for rec in page["ResourceRecordSets"]:
+            if rec.get("HealthCheckId") and rec["HealthCheckId"] not in ids:
+                ids.append(rec["HealthCheckId"])
+    return ids
+
+
+def health_checks(target: Target) -> list[dict[str, Any]]:
+    r53 = target.client("route53", "us-east-1", journaled=False)
+    return [r53.get_health_check(HealthCheckId=i)["HealthCheck"] for i in health_check_ids(target)]
 
 
 def health_check_failing(target: Target, hc_id: str) -> bool:

@@ -105,16 +105,24 @@ class Target:
 class SandboxTarget(Target):
     name = "sandbox"
 
-    def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, start: bool = True):
+    def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, start: bool = True,
+                 posture: str | None = None):
         super().__init__(loaded, journal)
         from sandbox import lifecycle
 
         self.started_here = False
+        localstack = self.localstack_routing()
         state = lifecycle.running_state()
-        if state is None:
+        if state is not None:
+            running_ls = (state.get("aws_routing") or {}).get("localstack")
+            if bool(running_ls) != bool(localstack):
+                raise InvalidInput(
+                    f"a sandbox {'with' if running_ls else 'without'} LocalStack is running; --target "
+                    f"{self.name} needs one {'with' if localstack else 'without'} (stop it: drill sandbox down)")
+        else:
             if not start:
                 raise InvalidInput("no sandbox is running (start one with: drill sandbox up)")
-            state, self.started_here = lifecycle.up(loaded)
+            state, self.started_here = lifecycle.up(loaded, posture, localstack=localstack)
         self.state = state
         secrets = json.loads((Path(state["runtime_dir"]) / "secrets.json").read_text())
         self.secrets = secrets
@@ -125,6 +133,9 @@ class SandboxTarget(Target):
                                 "DynamoDB behaviour", "rds": "MariaDB pair with real binlog replication",
                          "kubernetes": "sandbox API server per cluster", "edge": "sandbox DNS-like edge",
                          "slack": "sandbox webhook sink"}
+
+    def localstack_routing(self) -> dict[str, Any] | None:
+        return None
 
     def endpoint_url(self) -> str | None:
         return str(self.state["aws_endpoint"])
@@ -163,12 +174,83 @@ class SandboxTarget(Target):
             self.started_here = False
 
 
+# Every AWS service a drill, the provisioner or the audit uses, for naming where each answers.
+SERVICES_USED = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "dynamodb", "ec2", "ecr", "eks", "elbv2",
+                 "iam", "kms", "lambda", "rds", "route53", "s3", "secretsmanager", "sns", "sts")
+
+
+def detect_localstack(cfg: Config) -> dict[str, Any]:
+    """Find the LocalStack endpoint (config, else localstack-client's environment), ask it what it
+    offers, and decide where each service goes. Raises InvalidInput when it does not answer."""
+    import urllib.request
+
+    from localstack_client.config import get_service_endpoint
+
+    from sandbox.aws import SIGNING_NAMES
+
+    url = (cfg.localstack.endpoint or get_service_endpoint("s3") or "http://localhost:4566").rstrip("/")
+    try:
+        with urllib.request.urlopen(url + "/_localstack/health", timeout=cfg.localstack.health_timeout_s) as resp:
+            health = json.loads(resp.read())
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"--target localstack: no LocalStack answering at {url} ({exc}); start one "
+                           "(ci/localstack.sh start) or point LOCALSTACK_HOST / AWS_ENDPOINT_URL at it") from None
+    offered = health.get("services") or {}
+    to_ls = [s for s in cfg.localstack.services if offered.get(s) in ("available", "running")]
+    to_emulator = {}
+    for svc in SERVICES_USED:
+        if svc in to_ls:
+            continue
+        if svc in cfg.localstack.services:
+            why = f"LocalStack reports it {offered.get(svc, 'absent')}"
+        elif svc in offered:
+            why = "kept with the emulator's RDS/EKS control plane (not in localstack.services)"
+        else:
+            why = "not in open-source LocalStack"
+        to_emulator[svc] = why
+    return {"url": url, "version": health.get("version"), "services": to_ls,
+            "signing": sorted({SIGNING_NAMES.get(s, s) for s in to_ls}),
+            "to_emulator": [f"{k} ({v})" for k, v in sorted(to_emulator.items())]}
+
+
+class LocalStackTarget(SandboxTarget):
+    """The sandbox twin with a real LocalStack answering the AWS services it offers."""
+
+    name = "localstack"
+
+    def localstack_routing(self) -> dict[str, Any] | None:
+        self._routing = detect_localstack(self.cfg)
+        return self._routing
+
+    def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, start: bool = True,
+                 posture: str | None = None):
+        super().__init__(loaded, journal, start, posture)
+        routing = self.state.get("aws_routing") or {}
+        self.emulated = {
+            "aws (LocalStack)": f"LocalStack {routing.get('localstack_version')} at {routing.get('localstack')}: "
+                                + ", ".join(routing.get("to_localstack", []))
+                                + " (through the sandbox's AWS front, which cuts a region off in an outage)",
+            "dynamodb replication": "LocalStack's own global tables (one table behind every replica: "
+                                    "a replica never lags, so DynamoDB RPO is 0 on this target)"
+            if "dynamodb" in routing.get("to_localstack", []) else "sandbox stream worker",
+            "aws (sandbox emulator)": "moto in the sandbox supervisor: " + "; ".join(routing.get("to_emulator", [])),
+            **{f"supplied by the sandbox ({n + 1})": v for n, v in enumerate(routing.get("supplied_by_sandbox", []))},
+            "rds": "MariaDB pair with real binlog replication",
+            "kubernetes": "sandbox API server per cluster", "edge": "sandbox DNS-like edge",
+            "slack": "sandbox webhook sink"}
+
+
 def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None,
-                start_sandbox: bool = True) -> Target:
+                start_sandbox: bool = True, posture: str | None = None) -> Target:
     if name == "sandbox":
-        return SandboxTarget(loaded, journal, start=start_sandbox)
-    raise InvalidInput(f"--target {name}: not available yet in this version (sandbox only; "
-                       "LocalStack and AWS targets are tracked work)")
+        return SandboxTarget(loaded, journal, start=start_sandbox, posture=posture)
+    if name == "localstack":
+        return LocalStackTarget(loaded, journal, start=start_sandbox, posture=posture)
+    if name == "aws":
+        from drill.aws import AwsTarget
+
+        return AwsTarget(loaded, journal)
+    raise InvalidInput(f"--target {name}: unknown (sandbox, localstack, aws)")
 
 
 def wait_until(predicate: Any, deadline_s: float, what: str, interval_s: float = 0.1) -> float:

@@ -118,6 +118,9 @@ def _route(sup: Supervisor, req: Request) -> Response:
         return Response.json(sup.rds.replica_status())
     if path in ("/replication/dynamodb", "/replication/s3"):
         worker = sup.ddb_repl if path.endswith("dynamodb") else sup.s3_repl
+        if worker.external:
+            raise ValueError(f"{worker.name} replication is done by {worker.external} on this target; "
+                             "it cannot be paused, delayed or cut here")
         if "delay_s" in body:
             worker.delay_s = float(body["delay_s"])
         if "paused" in body:

@@ -26,8 +26,12 @@ def running_state() -> dict[str, Any] | None:
     return None
 
 
-def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 90.0) -> tuple[dict[str, Any], bool]:
-    """Start the twin in the background; return (state, started_now). Raises InvalidInput on bad input."""
+def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 90.0,
+       localstack: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+    """Start the twin in the background; return (state, started_now). Raises InvalidInput on bad input.
+
+    ``localstack`` (from ``drill.targets.detect_localstack``) sends the services it names to a real
+    LocalStack instead of the twin's own emulator."""
     cfg = loaded.config
     existing = running_state()
     if existing:
@@ -45,7 +49,7 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 90.0
     (rundir / "config.json").write_text(json.dumps({
         "config": cfg.model_dump(mode="json"), "applied": loaded.applied(),
         "policy_health_check_interval_s": loaded.policy_values().route53.health_check.interval_s,
-        "posture": posture or cfg.sandbox.posture}))
+        "posture": posture or cfg.sandbox.posture, "localstack": localstack}))
     out = open(rundir / "supervisor.out", "ab")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")

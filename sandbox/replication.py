@@ -24,6 +24,7 @@ class _Worker:
         self.delay_s = delay_s
         self.poll_s = poll_s
         self.paused = False
+        self.external = ""  # set when something else (LocalStack) replicates and this worker is idle
         self.cut_regions: set[str] = set()
         self.applied = 0
         self.errors = 0
@@ -107,6 +108,8 @@ class _Worker:
                 self._queue.extendleft(reversed(sorted(held, key=lambda x: x[0])))
 
     def status(self) -> dict[str, Any]:
+        if self.external:
+            return {"replicated_by": self.external}
         return {"delay_s": self.delay_s, "paused": self.paused, "cut": sorted(self.cut_regions),
                 "pending": self.pending(), "applied": self.applied, "errors": self.errors,
                 "last_error": self.last_error}

