@@ -66,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", metavar="DIR", default=None, help="where reports land (default: reports/)")
     run.add_argument("-k", dest="select", metavar="EXPR", default=None, help="pytest -k scenario filter")
     run.add_argument("--lang", choices=("en", "ko"), default="en", help="report language (headings, notices)")
+    run.add_argument("--confirm", metavar="ACCOUNT_ID", default=None,
+                     help="--target aws: the account id, to allow destructive scenarios there")
+
+    pl = sub.add_parser("plan", parents=[common], help="print every action a drill would take, with its "
+                        "resources; makes no change (on aws: STS and read-only lookups only)")
+    pl.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="quarterly")
+    pl.add_argument("-k", dest="select", metavar="EXPR", default=None, help="scenario filter (words of the name)")
+    pl.add_argument("--json", action="store_true")
+
+    iam = sub.add_parser("iam-policy", parents=[common], help="print the least-privilege IAM policy for the "
+                         "AWS calls of a cadence's plan")
+    iam.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="all")
+    iam.add_argument("--resolve", action="store_true",
+                     help="look up ids (zone, CRR role, user pools) in the target first (read-only)")
 
     flt = sub.add_parser("fault", parents=[common], help="inject one fault of the catalog, hold it, undo it")
     flt.add_argument("name", help="fault name (drill fault --list)", nargs="?")
@@ -179,7 +193,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     loaded = _load(args)
     return run_drill(loaded, target=args.target, cadence=args.cadence, reports_dir=args.reports,
-                     select=args.select, lang=args.lang)
+                     select=args.select, lang=args.lang, confirm=args.confirm)
+
+
+def _plan_target(args: argparse.Namespace, loaded: LoadedConfig) -> Any:
+    """A target to resolve ids with, read-only: aws (after the STS check) or a running twin."""
+    from drill.targets import make_target
+
+    if args.target == "aws":
+        return make_target("aws", loaded)
+    from sandbox import lifecycle
+
+    if lifecycle.running_state() is None:
+        return None  # plan from the config alone; nothing is started for a plan
+    return make_target(args.target, loaded, start_sandbox=False)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from drill import plan
+
+    loaded = _load(args)
+    target = _plan_target(args, loaded)
+    built = plan.select(plan.build(loaded.config, args.cadence, args.target, target), args.select)
+    print(json.dumps(built, indent=2, ensure_ascii=False) if args.json else plan.render(built))
+    return 0
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from drill import plan
+
+    loaded = _load(args)
+    target = _plan_target(args, loaded) if args.resolve else None
+    print(json.dumps(plan.iam_policy(plan.build(loaded.config, args.cadence, "aws", target)), indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_config(args)
         if args.command == "sandbox":
             return cmd_sandbox(args)
+        if args.command == "plan":
+            return cmd_plan(args)
+        if args.command == "iam-policy":
+            return cmd_iam_policy(args)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "fault":

@@ -399,6 +399,7 @@ class AwsTargetConf(Model):
     profile: str | None = None  # a named profile of the boto3 credential chain; null: the default chain
     # scenarios with this tag change what serves users: they need --confirm <account-id>
     destructive_tag: str = "destructive"
+    db_secret: str | None = None  # Secrets Manager secret (JSON username/password) of the app's DB login
 
     @field_validator("allowed_accounts")
     @classmethod

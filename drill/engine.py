@@ -37,7 +37,8 @@ def new_drill_id(cadence: str) -> str:
 
 class Drill:
     def __init__(self, loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly",
-                 reports_dir: Path | None = None, drill_id: str | None = None, lang: str = "en"):
+                 reports_dir: Path | None = None, drill_id: str | None = None, lang: str = "en",
+                 target_options: dict[str, Any] | None = None):
         self.loaded = loaded
         self.cfg = loaded.config
         self.policy_cfg = loaded.policy_values()
@@ -64,7 +65,7 @@ class Drill:
                            regular_tests=[t.model_dump(mode="json") for t in self.cfg.regular_tests],
                            notices={k: v.model_dump() for k, v in self.cfg.communication.notices.items()})
         self.started_at = time.time()
-        self.target: Target = make_target(target, loaded, self.journal)
+        self.target: Target = make_target(target, loaded, self.journal, **(target_options or {}))
         self.journal.write("target_ready", target=self.target.name, emulated=self.target.emulated,
                            started_sandbox=getattr(self.target, "started_here", False))
         self.faults = FaultManager(self.target, self.journal)
@@ -197,16 +198,14 @@ class Drill:
         }
 
     def _canary_client(self, service: str, region: str) -> Any:
-        import boto3
         from botocore.config import Config as BotoConfig
 
         key = (service, region)
         cache = self.__dict__.setdefault("_canary_clients", {})
         if key not in cache:
-            cache[key] = boto3.client(service, region_name=region, endpoint_url=self.target.endpoint_url(),
-                                      config=BotoConfig(retries={"max_attempts": 1}, connect_timeout=1,
-                                                        read_timeout=2),
-                                      **self.target._session_kwargs())
+            cache[key] = self.target.session().client(
+                service, region_name=region, endpoint_url=self.target.endpoint_url(),
+                config=BotoConfig(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=2))
         return cache[key]
 
     def stop_traffic(self) -> None:

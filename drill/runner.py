@@ -69,14 +69,21 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly",
-              reports_dir: str | None = None, select: str | None = None, lang: str = "en") -> int:
+              reports_dir: str | None = None, select: str | None = None, lang: str = "en",
+              confirm: str | None = None) -> int:
     from drill.report import render
 
     if cadence not in CADENCES:
         raise InvalidInput(f"--cadence {cadence}: unknown (known: {', '.join(CADENCES)})")
+    target_options: dict[str, Any] = {}
+    if target == "aws":  # the account, --confirm and the plan, before anything is written or changed
+        from drill.plan import preflight
+
+        checked = preflight(loaded, target, cadence, confirm, select)
+        target_options = {"confirm": confirm, "destructive": bool(checked.get("destructive"))}
     reports = Path(reports_dir) if reports_dir else REPO_ROOT / "reports"
     started = time.monotonic()
-    drill = Drill(loaded, target, cadence, reports, lang=lang)
+    drill = Drill(loaded, target, cadence, reports, lang=lang, target_options=target_options)
     plugin = DrillRunPlugin(drill)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     interrupted = False

@@ -42,15 +42,20 @@ class Target:
     def _session_kwargs(self) -> dict[str, Any]:
         return {}
 
+    @cache  # noqa: B019 - one session per target
+    def session(self) -> Any:
+        """The boto3 session every client of this target comes from (credentials, profile)."""
+        import boto3
+
+        return boto3.session.Session(**self._session_kwargs())
+
     @cache  # noqa: B019 - clients live as long as the target
     def client(self, service: str, region: str, journaled: bool = True) -> Any:
-        import boto3
         from botocore.config import Config as BotoConfig
 
-        client = boto3.client(service, region_name=region, endpoint_url=self.endpoint_url(),
-                              config=BotoConfig(retries={"max_attempts": 2, "mode": "standard"},
-                                                connect_timeout=3, read_timeout=15),
-                              **self._session_kwargs())
+        client = self.session().client(service, region_name=region, endpoint_url=self.endpoint_url(),
+                                       config=BotoConfig(retries={"max_attempts": 2, "mode": "standard"},
+                                                         connect_timeout=3, read_timeout=15))
         if journaled and self.journal is not None:
             client.meta.events.register("before-call", self._journal_call)
         return client
@@ -241,7 +246,8 @@ class LocalStackTarget(SandboxTarget):
 
 
 def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None,
-                start_sandbox: bool = True, posture: str | None = None) -> Target:
+                start_sandbox: bool = True, posture: str | None = None, confirm: str | None = None,
+                destructive: bool = False) -> Target:
     if name == "sandbox":
         return SandboxTarget(loaded, journal, start=start_sandbox, posture=posture)
     if name == "localstack":
@@ -249,7 +255,7 @@ def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None,
     if name == "aws":
         from drill.aws import AwsTarget
 
-        return AwsTarget(loaded, journal)
+        return AwsTarget(loaded, journal, confirm=confirm, destructive=destructive)
     raise InvalidInput(f"--target {name}: unknown (sandbox, localstack, aws)")
 
 

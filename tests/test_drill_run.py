@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from drill.config import load_config
+from drill.plan import build, uncovered
 from sandbox.state import control
 from tests.conftest import drill
 
@@ -41,6 +43,11 @@ def test_quarterly_drill_measures_rds_rpo_near_the_injected_delay_and_passes(
     assert result["faults"][0]["name"] == "region_outage" and result["faults"][0]["reverted_at"]
     assert [s["status"] for s in result["scenarios"]] == ["passed"]
     assert report.read_text().startswith(f"# DR drill {result['drill_id']}: PASS")
+    # `drill plan` foretold every change this drill made through the AWS API
+    events = [json.loads(line) for line in (report.parent / "journal.jsonl").read_text().splitlines()]
+    changes = [e for e in events if e.get("event") == "aws_call"]
+    assert {e["operation"] for e in changes} >= {"PromoteReadReplica", "ChangeResourceRecordSets"}
+    assert uncovered(build(load_config(None, "sandbox").config, "quarterly", "sandbox"), events) == []
     # the shared sandbox was left up and back in steady state
     state = control(sandbox, "GET", "/status")
     assert state["healthy"], state["parts"]
