@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-k", dest="select", metavar="EXPR", default=None, help="scenario filter (words of the name)")
     pl.add_argument("--json", action="store_true")
 
+    au = sub.add_parser("audit", parents=[common], help="read-only DR readiness scorecard against the policy; "
+                        "exit 1 when gaps exist")
+    au.add_argument("--json", action="store_true")
+
     iam = sub.add_parser("iam-policy", parents=[common], help="print the least-privilege IAM policy for the "
                          "AWS calls of a cadence's plan")
     iam.add_argument("--cadence", choices=("monthly", "quarterly", "weekly", "all"), default="all")
@@ -219,6 +223,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from drill.audit import Auditor, render
+    from drill.targets import make_target
+
+    loaded = _load(args)
+    target = make_target(args.target, loaded)  # the sandbox: the running twin, else one started for this
+    try:
+        findings = Auditor(target).run()
+    finally:
+        target.close()
+    gaps = [f for f in findings if not f.ok]
+    if args.json:
+        print(json.dumps({"target": args.target, "policy": loaded.config.policy.name, "gaps": len(gaps),
+                          "checks": [f.as_dict() for f in findings]}, indent=2, ensure_ascii=False))
+    else:
+        print(render(findings, args.target, loaded.config))
+    return 1 if gaps else 0
+
+
 def cmd_iam_policy(args: argparse.Namespace) -> int:
     from drill import plan
 
@@ -240,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sandbox(args)
         if args.command == "plan":
             return cmd_plan(args)
+        if args.command == "audit":
+            return cmd_audit(args)
         if args.command == "iam-policy":
             return cmd_iam_policy(args)
         if args.command == "run":

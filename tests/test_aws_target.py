@@ -7,12 +7,10 @@ talks to the twin's moto, which answers as the policy's account. Every botocore 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
 from drill import cli
 from drill.config import load_config
@@ -20,24 +18,6 @@ from drill.errors import InvalidInput
 from drill.targets import READ_PREFIXES
 
 ACCOUNT = "023490709500"
-
-
-@pytest.fixture
-def as_aws(sandbox: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
-    """AWS credentials and endpoint pointing at the twin; yields the list of calls made."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox["aws_endpoint"])
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    calls: list[tuple[str, str]] = []
-    original = BaseClient._make_api_call
-
-    def record(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        calls.append((self.meta.service_model.service_name, operation_name))
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", record)
-    yield calls
 
 
 def test_plan_on_aws_makes_no_mutating_call(as_aws: list[tuple[str, str]],

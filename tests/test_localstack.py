@@ -115,5 +115,9 @@ def test_the_drill_s_resources_live_in_localstack(ls_env: dict[str, str]) -> Non
         rds = boto3.client("rds", region_name=primary, endpoint_url=state["aws_endpoint"],
                            aws_access_key_id="test", aws_secret_access_key="test")
         assert rds.describe_db_instances(DBInstanceIdentifier=cfg.rds.primary.id)["DBInstances"]
+        # the readiness audit reads the same posture out of LocalStack and the emulator: no gap
+        audit = _drill("audit", "--target", "localstack", "--json", env=ls_env, timeout=120)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert json.loads(audit.stdout)["gaps"] == 0
     finally:
         _drill("sandbox", "down", env=ls_env, timeout=60)
