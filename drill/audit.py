@@ -249,7 +249,7 @@ class Auditor:
     ]
 
     def run(self) -> list[Finding]:
-        known = {g.key: g.id for g in self.cfg.known_gaps}
+        known: dict[str, int] = {str(g.key): int(g.id) for g in self.cfg.known_gaps}
         out = []
         for key, title, method in self.CHECKS:
             check: Callable[[], tuple[list[str], str]] = getattr(self, method)
