@@ -155,7 +155,8 @@ class Auditor:
         from kubernetes import client
 
         api = client.NetworkingV1Api(self.t.kube("dr"))
-        have = {i.metadata.name for i in api.list_namespaced_ingress(self.cfg.app_namespace, _request_timeout=10).items}
+        have = {i.metadata.name for i in api.list_namespaced_ingress(self.cfg.app_namespace, _request_timeout=10).items
+                if i.metadata is not None}
         want = [i.name for i in self.cfg.ingresses]
         missing = [n for n in want if n not in have]
         return [f"ingress {n} missing in the DR cluster" for n in missing], f"{len(want) - len(missing)}/{len(want)} ingresses in DR"
