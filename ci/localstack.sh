@@ -60,7 +60,8 @@ start() {
   echo $! >"$LS_HOME/pid"
   for _ in $(seq 1 120); do
     if curl -sf "http://127.0.0.1:$LS_PORT/_localstack/health" >/dev/null; then
-      echo "localstack: $(curl -s "http://127.0.0.1:$LS_PORT/_localstack/health" | head -c 400)"
+      health="$(curl -s "http://127.0.0.1:$LS_PORT/_localstack/health")"
+      echo "localstack: version $(echo "$health" | grep -o '"version": "[^"]*"' | cut -d'"' -f4), services: $(echo "$health" | grep -o '"[a-z0-9-]*": "available"' | cut -d'"' -f2 | tr '\n' ' ')"
       echo "localstack: started on 127.0.0.1:$LS_PORT (pid $(cat "$LS_HOME/pid"), log $LS_HOME/logs/localstack.log)"
       return 0
     fi

@@ -100,6 +100,7 @@ class Router:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         headers["Content-Length"] = str(len(body))
         headers.pop("Transfer-Encoding", None)
+        headers.pop("Expect", None)  # the whole body is already here; no 100-continue round trip
         status, reason, out_headers, data = self._send(method, path, body, headers)
         self.forwarded[service] = self.forwarded.get(service, 0) + 1
         if (service == "s3" and method == "PUT" and status == 200 and self.on_s3_put is not None
