@@ -36,10 +36,19 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def run_fault(loaded: LoadedConfig, target: str, name: str, params: dict[str, Any], hold_s: float,
-              reports_dir: str | None) -> int:
+              reports_dir: str | None, confirm: str | None = None) -> int:
     if name not in REGISTRY:
         raise InvalidInput(f"unknown fault {name!r} (known: {', '.join(sorted(REGISTRY))})")
-    drill = Drill(loaded, target, f"fault-{name}", Path(reports_dir) if reports_dir else REPO_ROOT / "reports")
+    if target not in REGISTRY[name].targets:
+        raise InvalidInput(f"fault {name}: not available on target {target} (drill fault --list)")
+    options: dict[str, Any] = {}
+    if target == "aws":  # a fault on an account is destructive by definition: the account, then --confirm
+        from drill.aws import AwsTarget
+
+        AwsTarget(loaded, None, confirm=confirm, destructive=True)
+        options = {"confirm": confirm, "destructive": True}
+    drill = Drill(loaded, target, f"fault-{name}", Path(reports_dir) if reports_dir else REPO_ROOT / "reports",
+                  target_options=options)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     status = "finished"
     try:

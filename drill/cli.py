@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     flt.add_argument("--hold", type=float, default=10.0, metavar="SECONDS", help="how long the fault stays")
     flt.add_argument("--reports", metavar="DIR", default=None)
     flt.add_argument("--list", action="store_true", help="list the fault catalog")
+    flt.add_argument("--confirm", metavar="ACCOUNT_ID", default=None, help="--target aws: the account id")
 
     rep = sub.add_parser("report", help="re-render a drill's report from its journal (also a cut-short one)")
     rep.add_argument("drill_dir", metavar="DRILL_DIR")
@@ -277,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                 for kind in REGISTRY.values():
                     print(f"{kind.name:28} {', '.join(kind.targets):26} {kind.description}")
                 return 0
-            return run_fault(_load(args), args.target, args.name, parse_params(args.param), args.hold, args.reports)
+            return run_fault(_load(args), args.target, args.name, parse_params(args.param), args.hold, args.reports,
+                             args.confirm)
         if args.command == "report":
             from pathlib import Path
 

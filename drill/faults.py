@@ -67,14 +67,122 @@ def _fill(body: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- catalog: sandbox switches
 
+Impl = tuple[Callable[..., None], Callable[..., None], Callable[..., dict[str, Any]] | None]
+
+
+def _per_target(name: str, impls: dict[str, Impl]) -> tuple[Callable[..., None], Callable[..., None],
+                                                            Callable[..., dict[str, Any]]]:
+    """One fault, implemented differently per target (the twin's switch, the account's API)."""
+
+    def pick(target: Target) -> Impl:
+        if target.name not in impls:
+            raise InvalidInput(f"fault {name}: no implementation for target {target.name}")
+        return impls[target.name]
+
+    def inject(target: Target, **params: Any) -> None:
+        pick(target)[0](target, **params)
+
+    def undo(target: Target, **params: Any) -> None:
+        pick(target)[1](target, **params)
+
+    def capture(target: Target, **params: Any) -> dict[str, Any]:
+        cap = pick(target)[2]
+        return cap(target, **params) if cap is not None else {}
+
+    return inject, undo, capture
+
+
+# On an account, a regional outage is cut the way AWS FIS's disrupt-connectivity does it: every
+# subnet of the region's VPC is moved to a new network ACL, which denies all traffic; undo moves
+# each subnet back to the ACL it had (recorded before) and deletes the drill's ACL.
+NACL_TAG = "drill:fault"
+
+
+def _vpc(target: Target, role: str) -> tuple[Any, str, list[str]]:
+    net = target.cfg.network.primary if role == "primary" else target.cfg.network.dr
+    ec2 = target.client("ec2", target.cfg.region_name(role))
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [net.vpc]}])["Vpcs"]
+    if not vpcs:
+        raise InvalidInput(f"region_outage: VPC {net.vpc} not found in {target.cfg.region_name(role)}")
+    vpc_id = vpcs[0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]]
+    return ec2, vpc_id, subnets
+
+
+def _nacl_of(ec2: Any, subnet: str) -> tuple[str, str]:
+    """(network ACL id, association id) of a subnet."""
+    for acl in ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["NetworkAcls"]:
+        for assoc in acl.get("Associations", []):
+            if assoc.get("SubnetId") == subnet:
+                return acl["NetworkAclId"], assoc["NetworkAclAssociationId"]
+    raise RuntimeError(f"subnet {subnet}: no network ACL association")
+
+
+def _nacl_capture(target: Target, role: str = "primary", **_: Any) -> dict[str, Any]:
+    ec2, vpc_id, subnets = _vpc(target, role)
+    return {"role": role, "vpc_id": vpc_id, "original": {s: _nacl_of(ec2, s)[0] for s in subnets}}
+
+
+def _nacl_inject(target: Target, role: str = "primary", vpc_id: str = "",
+                 original: dict[str, str] | None = None) -> None:
+    ec2 = target.client("ec2", target.cfg.region_name(role))
+    acl = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=[{"ResourceType": "network-acl", "Tags": [
+        {"Key": "Name", "Value": "drill-region-outage"}, {"Key": NACL_TAG, "Value": "region_outage"}]}])
+    deny_all = acl["NetworkAcl"]["NetworkAclId"]  # a new ACL has only the default deny-all entries
+    for subnet in original or {}:
+        ec2.replace_network_acl_association(AssociationId=_nacl_of(ec2, subnet)[1], NetworkAclId=deny_all)
+
+
+def _nacl_undo(target: Target, role: str = "primary", vpc_id: str = "",
+               original: dict[str, str] | None = None) -> None:
+    ec2 = target.client("ec2", target.cfg.region_name(role))
+    for subnet, acl_id in (original or {}).items():
+        current, assoc = _nacl_of(ec2, subnet)
+        if current != acl_id:
+            ec2.replace_network_acl_association(AssociationId=assoc, NetworkAclId=acl_id)
+    for acl in ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                  {"Name": f"tag:{NACL_TAG}", "Values": ["region_outage"]}])["NetworkAcls"]:
+        ec2.delete_network_acl(NetworkAclId=acl["NetworkAclId"])
+
+
+# On an account, the health endpoint "fails" where Route 53 looks at it: the policy's health
+# checks are pointed at a path that does not exist (the services keep serving); undo restores
+# each check's own path.
+FAILING_PATH = "/drill-fault-health-endpoint-failing"
+
+
+def _hc_path_capture(target: Target, **params: Any) -> dict[str, Any]:
+    from drill.probes import health_checks
+
+    return {"paths": {hc["Id"]: hc["HealthCheckConfig"].get("ResourcePath", "/") for hc in health_checks(target)}}
+
+
+def _hc_path_inject(target: Target, paths: dict[str, str] | None = None, **_: Any) -> None:
+    for hc_id in paths or {}:
+        target.client("route53", "us-east-1").update_health_check(HealthCheckId=hc_id, ResourcePath=FAILING_PATH)
+
+
+def _hc_path_undo(target: Target, paths: dict[str, str] | None = None, **_: Any) -> None:
+    for hc_id, path in (paths or {}).items():
+        target.client("route53", "us-east-1").update_health_check(HealthCheckId=hc_id, ResourcePath=path)
+
+
+_outage_twin = _ctl("region_outage", "/outage", {"role": "primary", "down": True}, {"role": "primary", "down": False})
+_health_twin = _ctl("health_endpoint_failing", "/services", {"role": "primary", "services": "all", "mode": "health"},
+                    {"role": "primary", "services": "all", "mode": "ok"})
+_inject, _undo, _capture = _per_target("region_outage", {
+    "sandbox": (*_outage_twin, None), "localstack": (*_outage_twin, None),
+    "aws": (_nacl_inject, _nacl_undo, _nacl_capture)})
 register("region_outage", "a region goes dark: its services, its AWS endpoints and its database stop; "
-         "in-flight cross-region replication is lost",
-         *_ctl("region_outage", "/outage", {"role": "primary", "down": True}, {"role": "primary", "down": False}),
-         targets=TWIN)
+         "in-flight cross-region replication is lost (aws: every subnet of its VPC behind a deny-all "
+         "network ACL)", _inject, _undo, capture=_capture, targets=("sandbox", "localstack", "aws"))
+_inject, _undo, _capture = _per_target("health_endpoint_failing", {
+    "sandbox": (*_health_twin, None), "localstack": (*_health_twin, None),
+    "aws": (_hc_path_inject, _hc_path_undo, _hc_path_capture)})
 register("health_endpoint_failing", "every service's health endpoint fails in a region while the "
-         "services keep serving", *_ctl("health_endpoint_failing", "/services",
-                                        {"role": "primary", "services": "all", "mode": "health"},
-                                        {"role": "primary", "services": "all", "mode": "ok"}), targets=TWIN)
+         "services keep serving (aws: the policy's Route 53 health checks probe a path that fails)",
+         _inject, _undo, capture=_capture, targets=("sandbox", "localstack", "aws"))
 register("primary_db_crash", "the primary database server dies",
          *_ctl("primary_db_crash", "/rds", {"role": "primary", "action": "stop"},
                {"role": "primary", "action": "start"}), targets=TWIN)

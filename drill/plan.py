@@ -225,6 +225,31 @@ def _standby(c: Ctx) -> list[Call]:
             aws("eks", "DescribeNodegroup", c.dr, c.nodegroup("dr"))]
 
 
+def fault_calls(name: str, c: Ctx, target_name: str) -> list[Call]:
+    """The calls a fault of the catalogue makes to inject and undo it, per target."""
+    if target_name in ("sandbox", "localstack"):
+        return [Call("sandbox", "control", f"switch {name} on, then off", "-", ("the twin's control API",), True)]
+    region = c.primary
+    acl = f"arn:aws:ec2:{region}:{c.account}:network-acl/*"
+    if name == "region_outage":
+        net = c.cfg.network.primary
+        return [aws("ec2", "DescribeVpcs", region, "*", note=f"VPC {net.vpc}"),
+                aws("ec2", "DescribeSubnets", region, "*"),
+                aws("ec2", "DescribeNetworkAcls", region, "*"),
+                aws("ec2", "CreateNetworkAcl", region, (f"arn:aws:ec2:{region}:{c.account}:vpc/*", acl), True,
+                    "a deny-all ACL, tagged drill:fault"),
+                aws("ec2", "CreateTags", region, acl, True, "tags of that ACL"),
+                aws("ec2", "ReplaceNetworkAclAssociation", region,
+                    (acl, f"arn:aws:ec2:{region}:{c.account}:subnet/*"), True,
+                    f"every subnet of {net.vpc} to it, and back on undo"),
+                aws("ec2", "DeleteNetworkAcl", region, acl, True, "undo: the drill's ACL")]
+    if name == "health_endpoint_failing":
+        return [aws("route53", "GetHealthCheck", "us-east-1", "arn:aws:route53:::healthcheck/*"),
+                aws("route53", "UpdateHealthCheck", "us-east-1", "arn:aws:route53:::healthcheck/*", True,
+                    "ResourcePath to a failing path, restored on undo")]
+    return []
+
+
 @dataclass
 class StepPlan:
     calls: Callable[[Ctx], list[Call]] = lambda c: []
@@ -352,6 +377,7 @@ def build(cfg: Config, cadence: str, target_name: str, target: Any | None = None
             if sp.fault:
                 kind = REGISTRY[sp.fault]
                 step["fault"] = sp.fault
+                step["calls"] = [c.as_dict() for c in fault_calls(sp.fault, ctx, target_name)] + step["calls"]
                 if target_name not in kind.targets:
                     step["unavailable"] = f"fault {sp.fault} has no implementation on {target_name}"
                     plan["unavailable"].append(f"{sc.name}: {step['unavailable']}")

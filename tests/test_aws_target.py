@@ -15,6 +15,7 @@ import pytest
 from drill import cli
 from drill.config import load_config
 from drill.errors import InvalidInput
+from drill.plan import preflight
 from drill.targets import READ_PREFIXES
 
 ACCOUNT = "023490709500"
@@ -37,7 +38,7 @@ def test_plan_on_aws_makes_no_mutating_call(as_aws: list[tuple[str, str]],
             if c["operation"] == "ChangeResourceRecordSets"][0]["resources"][0]
     assert zone.startswith("arn:aws:route53:::hostedzone/") and not zone.endswith("/*")
     assert plan["account"] == ACCOUNT
-    assert any("region_outage has no implementation on aws" in u for u in plan["unavailable"])
+    assert plan["unavailable"] == []  # every fault the scenarios use has an aws implementation
 
 
 def test_wrong_account_is_refused_before_any_call_but_sts(as_aws: list[tuple[str, str]], tmp_path: Path,
@@ -62,12 +63,12 @@ def test_destructive_scenarios_need_confirm_with_the_account_id(as_aws: list[tup
     assert cli.main(["run", "--target", "aws", "--cadence", "quarterly", "--reports", str(tmp_path),
                      "--confirm", "999999999999"]) == 2
     assert "(got --confirm 999999999999)" in capsys.readouterr().err
-    # confirmed: the next guard is the plan, which has steps no AWS implementation exists for yet
-    assert cli.main(["run", "--target", "aws", "--cadence", "quarterly", "--reports", str(tmp_path),
-                     "--confirm", ACCOUNT]) == 2
-    assert "region_outage has no implementation on aws" in capsys.readouterr().err
     assert not [c for c in as_aws if not c[1].startswith(READ_PREFIXES)]
     assert list(tmp_path.iterdir()) == []
+    # confirmed with the account STS reported: the preflight lets the drill start
+    checked = preflight(load_config(None, "aws"), "aws", "quarterly", ACCOUNT, None)
+    assert checked["destructive"] and checked["unavailable"] == []
+    assert not [c for c in as_aws if not c[1].startswith(READ_PREFIXES)]
 
 
 def test_no_credentials_is_bad_input(sandbox: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
