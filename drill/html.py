@@ -127,6 +127,14 @@ def render_html(r: dict[str, Any], lang: str = "en") -> str:
                    f'of {_fmt(rto.get("budget_s"))}: <span class="{"met" if met else "missed"}">'
                    f'{"met" if met else "missed" if met is False else "n/a"}</span></p>')
         out.append(timeline_svg(rto.get("phases", [])))
+        out.append("<table><tr><th>phase</th><th>duration</th><th></th><th>policy budget (section 4)</th></tr>"
+                   + "".join(
+                       f"<tr><td>{esc(p['name'])}</td><td>{_fmt(p['duration_s'])}</td>"
+                       f"<td>{'measured' if p['measured'] else 'policy wait'}</td>"
+                       + (f"<td class=\"{'met' if p.get('budget_met') else 'missed'}\">{_fmt(p['budget_s'])}: "
+                          f"{'met' if p.get('budget_met') else 'MISSED'}</td>" if "budget_s" in p else "<td>-</td>")
+                       + "</tr>" for p in rto.get("phases", []))
+                   + "</table>")
     out.append(f'<h2>{L["rpo"]}</h2><table><tr><th>store</th><th>data-loss window</th><th>budget</th><th>acked</th>'
                "<th>lost</th><th>indeterminate</th><th>lost sequence ranges</th><th></th></tr>")
     for store, x in r["rpo"].items():

@@ -77,6 +77,17 @@ def build_result(events: list[Event]) -> dict[str, Any]:
                          "phases": phases}
     else:
         result["rto"] = {"measured_s": None, "budget_s": None, "met": None, "phases": phases}
+    # section 4's budget, phase by phase: a measured phase by its duration, a policy wait by the
+    # policy's own value (this run may have applied a shorter one)
+    phase_budgets = {b["name"]: b for b in ((first.get("budgets") if first else None) or {}).get("rto_phases", [])}
+    for p in result["rto"]["phases"]:
+        b = phase_budgets.get(p["name"])
+        if b is None:
+            continue
+        value = p["duration_s"] if p["measured"] else result["rto"].get("policy_wait_s")
+        p["budget_s"] = b["budget_s"]
+        p["budget_label"] = b.get("label", "")
+        p["budget_met"] = None if value is None else float(value) <= float(b["budget_s"])
 
     rpo: dict[str, Any] = {}
     for e in events:
@@ -160,6 +171,13 @@ def _verdict(r: dict[str, Any]) -> str:
     return "pass"
 
 
+def _phase_budget(p: dict[str, Any]) -> str:
+    if "budget_s" not in p:
+        return "-"
+    verdict = {True: "met", False: "MISSED", None: "n/a"}[p.get("budget_met")]
+    return f"{_fmt(p['budget_s'])}: {verdict}"
+
+
 def _fmt(x: float | None, unit: str = "s") -> str:
     return "n/a" if x is None else f"{x:.3f} {unit}" if x < 10 else f"{x:.1f} {unit}"
 
@@ -211,10 +229,10 @@ def render_markdown(r: dict[str, Any]) -> str:
             f"{rto.get('policy_wait_applied_s')} s where the policy says {rto.get('policy_wait_s')} s; "
             f"with the policy's wait the RTO would be **{_fmt(rto.get('projected_s'))}** "
             f"against a budget of {_fmt(rto.get('budget_s'))}.", "",
-            "| phase | started | duration | measured | status |", "|---|---|---|---|---|"]
+            "| phase | started | duration | measured | status | policy budget (section 4) |", "|---|---|---|---|---|---|"]
     for p in rto.get("phases", []):
         out.append(f"| {p['name']} | {p['started_at']} | {_fmt(p['duration_s'])} | "
-                   f"{'measured' if p['measured'] else 'policy wait'} | {p['status']} |")
+                   f"{'measured' if p['measured'] else 'policy wait'} | {p['status']} | {_phase_budget(p)} |")
     out += ["", "## RPO per store", "",
             "| store | data-loss window | budget | acked | lost | indeterminate | failed | verdict |",
             "|---|---|---|---|---|---|---|---|"]

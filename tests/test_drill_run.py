@@ -40,6 +40,11 @@ def test_quarterly_drill_measures_rds_rpo_near_the_injected_delay_and_passes(
     names = [p["name"] for p in rto["phases"]]
     assert names == ["detection", "declaration", "promotion", "dns", "scale_up", "verification"]
     assert [p["measured"] for p in rto["phases"]] == [True, False, True, True, True, True]
+    # each phase beside its section-4 budget (the declaration by the policy's wait, not the applied one)
+    budgets = {p["name"]: (p.get("budget_s"), p.get("budget_met")) for p in rto["phases"]}
+    assert budgets == {"detection": (None, None), "declaration": (1200, True), "promotion": (600, True),
+                       "dns": (300, True), "scale_up": (None, None), "verification": (300, True)}
+    assert "| declaration |" in report.read_text() and "1200.0 s: met |" in report.read_text()
     assert result["faults"][0]["name"] == "region_outage" and result["faults"][0]["reverted_at"]
     assert [s["status"] for s in result["scenarios"]] == ["passed"]
     assert report.read_text().startswith(f"# DR drill {result['drill_id']}: PASS")
