@@ -140,6 +140,10 @@ def _print_status(state: dict[str, Any], as_json: bool) -> None:
     for name, part in (state.get("parts") or {}).items():
         print(f"  {'ok ' if part['healthy'] else 'BAD'} {name:22} {part['detail']}")
     print(f"  aws endpoint  {state.get('aws_endpoint')}")
+    routing = state.get("aws_routing") or {}
+    if routing.get("localstack"):
+        print(f"  localstack    {routing['localstack']} ({routing.get('localstack_version')}): "
+              + ", ".join(routing.get("to_localstack", [])) + "; the rest: the twin's emulator")
     print(f"  edge          {state.get('edge_url')}  (send Host: api.<domain>)")
     print(f"  kubeconfig    {state.get('kubeconfig')}")
     print("  mysql         " + ", ".join(f"{r} {m['host']}:{m['port']}" for r, m in mysql.items() if m))

@@ -44,6 +44,7 @@ def _kill_load(events: list[Event], journal: Journal) -> None:
 
 def rollback_drill(drill_dir: Path) -> dict[str, Any]:
     from drill.report import render
+    from sandbox import lifecycle
 
     events = read_journal(drill_dir / "journal.jsonl")
     start = next((e for e in events if e.event == "drill_started"), None)
@@ -59,7 +60,7 @@ def rollback_drill(drill_dir: Path) -> dict[str, Any]:
     try:
         target = make_target(target_name, loaded, journal, start_sandbox=False)
     except InvalidInput as exc:
-        if target_name == "sandbox":
+        if target_name in ("sandbox", "localstack") and lifecycle.running_state() is None:
             # the twin is gone, and every fault it held went with it
             journal.write("rollback_finished", durable=True, ok=True, detail=f"nothing to undo: {exc}")
             journal.write("drill_finished", durable=True, status="rolled_back")

@@ -224,8 +224,13 @@ class LocalStackTarget(SandboxTarget):
     name = "localstack"
 
     def localstack_routing(self) -> dict[str, Any] | None:
-        self._routing = detect_localstack(self.cfg)
-        return self._routing
+        from sandbox import lifecycle
+
+        state = lifecycle.running_state()
+        routing = (state or {}).get("aws_routing") or {}
+        if routing.get("localstack"):
+            return dict(routing)  # the running twin's: attach to it as it is (rollback needs no new look)
+        return detect_localstack(self.cfg)
 
     def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, start: bool = True,
                  posture: str | None = None):

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config as BotoConfig
 
 from drill.config import load_config
 from drill.targets import detect_localstack
@@ -119,5 +120,44 @@ def test_the_drill_s_resources_live_in_localstack(ls_env: dict[str, str]) -> Non
         audit = _drill("audit", "--target", "localstack", "--json", env=ls_env, timeout=120)
         assert audit.returncode == 0, audit.stdout + audit.stderr
         assert json.loads(audit.stdout)["gaps"] == 0
+    finally:
+        _drill("sandbox", "down", env=ls_env, timeout=60)
+
+
+def test_a_killed_fault_on_localstack_is_finished_by_drill_rollback(ls_env: dict[str, str], tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from drill.journal import read_journal
+
+    up = _drill("sandbox", "up", "--target", "localstack", env=ls_env, timeout=120)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "drill", "fault", "region_outage", "--target", "localstack",
+                                 "--hold", "120", "--reports", str(tmp_path)], cwd=REPO, env=ls_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        end = time.monotonic() + 60
+        journal = None
+        while journal is None and time.monotonic() < end:
+            for j in tmp_path.glob("*/journal.jsonl"):
+                if any(e.event == "fault_injected" for e in read_journal(j)):
+                    journal = j
+            time.sleep(0.1)
+        assert journal is not None, proc.stdout.read() if proc.stdout else ""
+        # while the outage holds, Seoul's S3 in LocalStack is cut off at the twin's front
+        state = json.loads(_drill("sandbox", "status", "--json", env=ls_env, timeout=30).stdout)
+        cfg = load_config(None, "localstack").config
+        s3 = boto3.client("s3", region_name=cfg.regions.primary.name, endpoint_url=state["aws_endpoint"],
+                          aws_access_key_id="test", aws_secret_access_key="test",
+                          config=BotoConfig(retries={"max_attempts": 1}))
+        with pytest.raises(Exception, match="ServiceUnavailable|503"):
+            s3.head_bucket(Bucket=cfg.s3.buckets[0].name)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        res = _drill("rollback", "--reports", str(tmp_path), env=ls_env, timeout=180)
+        assert res.returncode == 0 and "undone: region_outage-1" in res.stdout, res.stdout + res.stderr
+        s3.head_bucket(Bucket=cfg.s3.buckets[0].name)  # answered again, by LocalStack
+        status = json.loads(_drill("sandbox", "status", "--json", env=ls_env, timeout=30).stdout)
+        assert status["healthy"], status["parts"]
     finally:
         _drill("sandbox", "down", env=ls_env, timeout=60)
