@@ -78,7 +78,7 @@ class AwsTarget(Target):
         return self._db
 
     def edge(self) -> tuple[str, bool]:
-        return "https://", False  # each hostname through real DNS
+        return f"https://{self.cfg.fqdn('api')}", False  # each hostname through real DNS
 
     def slack_webhook(self) -> str | None:
         return self.cfg.communication.webhook_url

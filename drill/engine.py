@@ -170,6 +170,7 @@ class Drill:
                                users=lc.users, spawn_rate=lc.spawn_rate, user_rps=lc.user_rps,
                                workers=lc.workers, external_workers=lc.external_workers,
                                master_bind_host=lc.master_bind_host, master_port=lc.master_port,
+                               grafana_url="" if host_header else f"https://{cfg.fqdn('grafana')}",
                                max_run_s=3600)
         self.load.start()
         self.journal.write("load_started", durable=True, pids=[p.pid for p in self.load.procs])

@@ -69,8 +69,9 @@ class LoadRunner:
     def __init__(self, base_url: str, log_dir: Path, api_host: str = "", grafana_host: str = "",
                  users: int = 20, spawn_rate: float = 20, user_rps: float = 10, workers: int = 0,
                  external_workers: int = 0, max_run_s: float = 3600, log_requests: bool = True,
-                 master_bind_host: str = "127.0.0.1", master_port: int = 0):
+                 master_bind_host: str = "127.0.0.1", master_port: int = 0, grafana_url: str = ""):
         self.base_url = base_url
+        self.grafana_url = grafana_url
         self.log_dir = log_dir
         self.api_host = api_host
         self.grafana_host = grafana_host
@@ -88,7 +89,8 @@ class LoadRunner:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(DRILL_API_HOST=self.api_host, DRILL_GRAFANA_HOST=self.grafana_host, DRILL_PARENT_PID=str(os.getpid()),
+        env.update(DRILL_API_HOST=self.api_host, DRILL_GRAFANA_HOST=self.grafana_host, DRILL_GRAFANA_URL=self.grafana_url,
+                   DRILL_PARENT_PID=str(os.getpid()),
                    DRILL_USER_RPS=str(self.user_rps),
                    DRILL_REQUEST_LOG=str(self.log_dir / "requests-{pid}.csv") if self.log_requests else "")
         return env

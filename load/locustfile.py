@@ -5,7 +5,8 @@ is appended to a per-process log (``DRILL_REQUEST_LOG``, CSV: start time, method
 latency ms, serving region, ok) that the engine reads to measure user-facing RTO.
 
 Environment: DRILL_API_HOST / DRILL_GRAFANA_HOST (Host headers when the target URL is an edge;
-empty to use the URL as is), DRILL_USER_RPS (per-user request rate), DRILL_REQUEST_LOG.
+empty to use the URL as is), DRILL_GRAFANA_URL (grafana's own base URL when hostnames resolve
+through real DNS), DRILL_USER_RPS (per-user request rate), DRILL_REQUEST_LOG.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from locust.env import Environment
 
 API_HOST = os.environ.get("DRILL_API_HOST", "")
 GRAFANA_HOST = os.environ.get("DRILL_GRAFANA_HOST", "")
+GRAFANA_URL = os.environ.get("DRILL_GRAFANA_URL", "").rstrip("/")
 USER_RPS = float(os.environ.get("DRILL_USER_RPS", "10"))
 LOG_PATH = os.environ.get("DRILL_REQUEST_LOG", "")
 REGION_HEADER = "X-Drill-Region"
@@ -139,4 +141,4 @@ class PortForgeUser(FastHttpUser):
 
     @task(2)
     def grafana(self) -> None:
-        self.client.get("/api/health", headers=self._h(GRAFANA_HOST), name="GET grafana")
+        self.client.get(f"{GRAFANA_URL}/api/health", headers=self._h(GRAFANA_HOST), name="GET grafana")
