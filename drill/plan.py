@@ -135,6 +135,10 @@ def _traffic(c: Ctx) -> list[Call]:
            Call("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows", c.primary,
                 (c.db("primary"),), True, f"{rate}/s, removed at the end"),
            aws("rds", "DescribeDBInstances", c.primary, c.db("primary"), note="endpoint")]
+    if c.cfg.aws.db_secret:
+        out.append(aws("secretsmanager", "GetSecretValue", c.primary,
+                       f"arn:aws:secretsmanager:{c.primary}:{c.account}:secret:{c.cfg.aws.db_secret}-*",
+                       note="the DB login (aws target)"))
     for role in ("primary", "dr"):
         out += [aws("dynamodb", "PutItem", c.region(role), c.tables(role), True, f"canary items, {rate}/s"),
                 aws("dynamodb", "Query", c.region(role), c.tables(role)),
@@ -199,7 +203,9 @@ def _failback(c: Ctx) -> list[Call]:
 
 
 def _cognito(op: str, role: str, mutating: bool = False) -> Callable[[Ctx], list[Call]]:
-    return lambda c: [aws("cognito-idp", op, c.region(role), c.pool(role), mutating)]
+    return lambda c: [aws("cognito-idp", "ListUserPools", c.region(role), "*", note="pool id by name"),
+                      aws("cognito-idp", "ListUserPoolClients", c.region(role), c.pool(role)),
+                      aws("cognito-idp", op, c.region(role), c.pool(role), mutating)]
 
 
 def _probe_tables(c: Ctx) -> list[Call]:
