@@ -61,6 +61,8 @@ class HealthChecker:
         seen = set()
         for hc in self.r53.list_health_checks().get("HealthChecks", []):
             conf = hc["HealthCheckConfig"]
+            if conf.get("FullyQualifiedDomainName") not in self.alb_ports:
+                continue  # not on the twin's endpoints (a shared LocalStack holds others' checks)
             seen.add(hc["Id"])
             with self._lock:
                 st = self.checks.get(hc["Id"])

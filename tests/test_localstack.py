@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,23 @@ def test_every_feature_passes_on_localstack(ls_env: dict[str, str], tmp_path: Pa
 def test_the_drill_s_resources_live_in_localstack(ls_env: dict[str, str]) -> None:
     """After a drill the policy's resources are in LocalStack itself, asked directly (not via the twin)."""
     cfg = load_config(None, "localstack").config
+    # someone else's resources on the same LocalStack: the twin neither removes nor probes them
+    other = _localstack("s3", "us-east-1")
+    other.create_bucket(Bucket="someone-elses-bucket")
+    foreign = _localstack("route53", "us-east-1").create_health_check(
+        CallerReference=f"someone-else-{os.getpid()}", HealthCheckConfig={
+            "Type": "HTTP", "FullyQualifiedDomainName": "unrelated.example", "ResourcePath": "/", "Port": 80,
+            "RequestInterval": 30, "FailureThreshold": 1})["HealthCheck"]["Id"]
     up = _drill("sandbox", "up", "--target", "localstack", env=ls_env, timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
+        other.head_bucket(Bucket="someone-elses-bucket")
+        ids = [h["Id"] for h in _localstack("route53", "us-east-1").list_health_checks()["HealthChecks"]]
+        assert foreign in ids
+        time.sleep(2)  # several checker rounds: the foreign check would have failed by now
+        parts = json.loads(_drill("sandbox", "status", "--json", env=ls_env, timeout=30).stdout)["parts"]
+        assert parts["slack"]["detail"] == "0 messages", parts["slack"]
+        assert parts["healthchecker"]["detail"].startswith(f"{len(cfg.albs)} checks"), parts["healthchecker"]
         primary, dr = cfg.regions.primary.name, cfg.regions.dr.name
         buckets = {b["Name"] for b in _localstack("s3", primary).list_buckets()["Buckets"]}
         assert {p.name for p in cfg.s3.buckets} | {p.dr for p in cfg.s3.buckets} <= buckets
@@ -126,7 +141,6 @@ def test_the_drill_s_resources_live_in_localstack(ls_env: dict[str, str]) -> Non
 
 def test_a_killed_fault_on_localstack_is_finished_by_drill_rollback(ls_env: dict[str, str], tmp_path: Path) -> None:
     import signal
-    import time
 
     from drill.journal import read_journal
 
