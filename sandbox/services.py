@@ -74,14 +74,21 @@ class RegionServices(ServiceFlags):
         return conn
 
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
-        try:
-            conn = self._db()
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return list(cur.fetchall()), int(cur.lastrowid or 0)
-        except pymysql.MySQLError:
-            self._local.conn = None
-            raise
+        for attempt in (1, 2):
+            reused = getattr(self._local, "conn", None) is not None
+            try:
+                conn = self._db()
+                with conn.cursor() as cur:
+                    cur.execute(sql, args)
+                    return list(cur.fetchall()), int(cur.lastrowid or 0)
+            except pymysql.MySQLError as exc:
+                self._local.conn = None
+                # a pooled connection the server dropped (it restarted): reconnect once, as an
+                # application's pool with pre-ping does; a server that is down still fails
+                gone = isinstance(exc, pymysql.InterfaceError) or (exc.args and exc.args[0] in (2006, 2013, 2055))
+                if not (reused and gone and attempt == 1):
+                    raise
+        raise AssertionError("unreachable")
 
     def data(self, wl: Workload, req: Request, rest: str) -> Response:
         try:
