@@ -114,9 +114,10 @@ class Drill:
         if isinstance(self.target, SandboxTarget):
             sb = self.cfg.sandbox
             self.target.control("POST", "/replication/rds", {"delay_s": sb.rds.replication_delay_s})
-            if self.target.name == "sandbox":  # on localstack, LocalStack's global tables replicate
-                self.target.control("POST", "/replication/dynamodb", {"delay_s": sb.dynamodb.replication_delay_s})
-            self.target.control("POST", "/replication/s3", {"delay_s": sb.s3.replication_delay_s})
+            status = self.target.control("GET", "/replication")
+            for store, conf in (("dynamodb", sb.dynamodb), ("s3", sb.s3)):
+                if "replicated_by" not in status[store]:  # a worker LocalStack stands for has no delay
+                    self.target.control("POST", f"/replication/{store}", {"delay_s": conf.replication_delay_s})
 
     def steady_state(self) -> dict[str, Any]:
         """Health through the edge from the primary region, health checks healthy, lag under threshold."""

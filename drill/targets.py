@@ -187,21 +187,19 @@ SERVICES_USED = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "dynamodb", "
 def detect_localstack(cfg: Config) -> dict[str, Any]:
     """Find the LocalStack endpoint (config, else localstack-client's environment), ask it what it
     offers, and decide where each service goes. Raises InvalidInput when it does not answer."""
-    import urllib.request
-
     from localstack_client.config import get_service_endpoint
 
     from sandbox.aws import SIGNING_NAMES
+    from sandbox.localstack import SERVING, localstack_health
 
     url = (cfg.localstack.endpoint or get_service_endpoint("s3") or "http://localhost:4566").rstrip("/")
     try:
-        with urllib.request.urlopen(url + "/_localstack/health", timeout=cfg.localstack.health_timeout_s) as resp:
-            health = json.loads(resp.read())
+        health = localstack_health(url, cfg.localstack.health_timeout_s)
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"--target localstack: no LocalStack answering at {url} ({exc}); start one "
                            "(ci/localstack.sh start) or point LOCALSTACK_HOST / AWS_ENDPOINT_URL at it") from None
     offered = health.get("services") or {}
-    to_ls = [s for s in cfg.localstack.services if offered.get(s) in ("available", "running")]
+    to_ls = [s for s in cfg.localstack.services if offered.get(s) in SERVING]
     to_emulator = {}
     for svc in SERVICES_USED:
         if svc in to_ls:
@@ -245,9 +243,8 @@ class LocalStackTarget(SandboxTarget):
             if "dynamodb" in routing.get("to_localstack", []) else "sandbox stream worker",
             "aws (sandbox emulator)": "moto in the sandbox supervisor: " + "; ".join(routing.get("to_emulator", [])),
             **{f"supplied by the sandbox ({n + 1})": v for n, v in enumerate(routing.get("supplied_by_sandbox", []))},
-            "rds": "MariaDB pair with real binlog replication",
-            "kubernetes": "sandbox API server per cluster", "edge": "sandbox DNS-like edge",
-            "slack": "sandbox webhook sink"}
+            # the data plane is the twin's, as on the sandbox target
+            **{k: v for k, v in self.emulated.items() if k != "aws"}}
 
 
 def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None,

@@ -334,15 +334,14 @@ class Supervisor:
                 + ([] if self.ddb_by_localstack() else ["DynamoDB global-table replication"])}
 
     def localstack_ok(self) -> tuple[bool, str]:
-        import urllib.request
+        from sandbox.localstack import SERVING, localstack_health
 
         assert self.localstack is not None
         try:
-            with urllib.request.urlopen(self.localstack["url"].rstrip("/") + "/_localstack/health", timeout=3) as r:
-                services = json.loads(r.read()).get("services", {})
-        except OSError as exc:
+            services = localstack_health(self.localstack["url"], 3).get("services", {})
+        except (OSError, ValueError) as exc:
             return False, f"LocalStack at {self.localstack['url']} not answering: {exc}"
-        bad = [s for s in self.localstack["services"] if services.get(s) not in ("available", "running")]
+        bad = [s for s in self.localstack["services"] if services.get(s) not in SERVING]
         routed = getattr(getattr(self.moto, "router", None), "forwarded", {})
         return not bad, (f"LocalStack at {self.localstack['url']}: {', '.join(self.localstack['services'])}"
                          + (f"; not available: {', '.join(bad)}" if bad else "")
