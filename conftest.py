@@ -1,12 +1,16 @@
-"""Fixtures shared by the tests and the features: the sandbox twin and the drill context.
+"""Fixtures shared by the features and the tests: the config a run applies, the twin of a test
+session, and the drill.
 
-Under ``drill run`` the runner's plugin ("drill-run") provides the Drill (one journal for the
-whole run). Under plain pytest, one Drill is made per session against a sandbox that the
-session starts in its own runtime directory and stops at the end.
+The config comes from DRILL_CONFIG (JSON: path, profile, set), which ``drill run`` and ``drill
+plan`` set for the pytest they run in-process; plain pytest uses the policy file with the sandbox
+profile. Under ``drill run`` its plugin ("drill-run") provides the Drill (one journal for the run);
+under plain pytest one Drill is made per session against a twin the session starts in its own
+runtime directory and stops at the end. After each scenario the target is restored.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,20 +20,36 @@ from typing import Any
 
 import pytest
 
+from drill.core.config import LoadedConfig, load_config
+
 REPO = Path(__file__).resolve().parent
-pytest_plugins = ["steps.drill_steps"]
+pytest_plugins = ["steps.common", "steps.monthly", "steps.quarterly", "steps.weekly"]
+SWITCH_TAGS = {"alerting": "switch_manual", "routing": "switch_by_health_check"}
+
+
+def loaded_config() -> LoadedConfig:
+    spec = json.loads(os.environ.get("DRILL_CONFIG") or "{}")
+    return load_config(spec.get("path"), spec.get("profile", "sandbox"), spec.get("set") or [])
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Tags that trace a scenario to the policy come from the policy file itself: @checklist_<id>
-    for each checklist item and @<key> for each regular test. Any other tag fails --strict-markers."""
-    from drill.config import load_config
-
-    cfg = load_config().config
+    """Tags that trace a scenario to the policy come from the policy file itself: @checklist_<id> for
+    each checklist item and @<key> for each regular test. Any other tag fails --strict-markers."""
+    cfg = loaded_config().config
     for item in cfg.checklist:
         config.addinivalue_line("markers", f"checklist_{item.id}: checklist item {item.id}: {item.en} [{item.ko}]")
     for test in cfg.regular_tests:
         config.addinivalue_line("markers", f"{test.key}: regular test ({test.cadence}): {test.content}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A scenario for the other switchover mode (route53.health_check.used_for) does not apply."""
+    mode = SWITCH_TAGS[loaded_config().config.route53.health_check.used_for]
+    other = set(SWITCH_TAGS.values()) - {mode}
+    keep = [i for i in items if not other & {m.name for m in i.iter_markers()}]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
 
 def run_drill_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
@@ -37,8 +57,8 @@ def run_drill_cli(*args: str, env: dict[str, str] | None = None, timeout: float 
     """Run the real CLI in a subprocess, as a user would."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    res = subprocess.run([sys.executable, "-m", "drill.cli", *args], capture_output=True, text=True,
-                         cwd=REPO, env=full_env, timeout=timeout)
+    res = subprocess.run([sys.executable, "-m", "drill", *args], capture_output=True, text=True, cwd=REPO,
+                         env=full_env, timeout=timeout)
     if check and res.returncode != 0:
         raise AssertionError(f"drill {' '.join(args)} -> {res.returncode}\n{res.stdout}\n{res.stderr}")
     return res
@@ -46,8 +66,10 @@ def run_drill_cli(*args: str, env: dict[str, str] | None = None, timeout: float 
 
 @pytest.fixture(scope="session")
 def sandbox_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A sandbox twin for this session, in its own runtime dir (never the user's own one)."""
-    rundir = tmp_path_factory.mktemp("sandbox") / "run"
+    """A twin for this test session, in its own private runtime dir (never the user's own one)."""
+    base = tmp_path_factory.mktemp("twin")
+    base.chmod(0o700)
+    rundir = base / "run"
     env = {"DRILL_RUNTIME_DIR": str(rundir)}
     previous = os.environ.get("DRILL_RUNTIME_DIR")
     os.environ["DRILL_RUNTIME_DIR"] = str(rundir)
@@ -63,25 +85,24 @@ def sandbox_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 @pytest.fixture(scope="session")
 def drill_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    plugin = next((p for p in request.config.pluginmanager.get_plugins() if getattr(p, "is_drill_run", False)),
-                  None)
+    plugin = next((p for p in request.config.pluginmanager.get_plugins() if getattr(p, "is_drill_run", False)), None)
     if plugin is not None:
         yield plugin.drill
         return
-    from drill.config import load_config
-    from drill.engine import Drill
+    from drill.engine.drill import Drill
 
     request.getfixturevalue("sandbox_env")
-    d = Drill(load_config(profile="sandbox"), "sandbox", "pytest", reports_dir=tmp_path_factory.mktemp("reports"))
+    d = Drill(loaded_config(), "sandbox", "pytest", reports_dir=tmp_path_factory.mktemp("reports"))
     yield d
     d.close()
 
 
 @pytest.fixture
 def drill(drill_session: Any) -> Iterator[Any]:
-    """The drill, restored to steady state after each scenario (faults undone, twin reset)."""
+    """The drill, with the target restored after each scenario (faults undone, the policy's
+    failback where the runbook left changes, the drill's data removed, steady state checked)."""
+    from drill.engine.restore import restore
+
     yield drill_session
-    if drill_session.faults.active or "fault" in drill_session.marks:
-        result = drill_session.restore()
-        drill_session.marks.clear()
-        assert result["ok"], f"rollback did not restore steady state: {result.get('steady_state')}"
+    result = restore(drill_session)
+    assert result["ok"], f"the restore did not bring the target back to steady state: {result}"

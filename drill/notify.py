@@ -1,21 +1,20 @@
 """Slack messages that follow the policy's communication plan (section 1.3).
 
 Each stage of the plan (outage noticed, outage confirmed, DR declared, progress at the planned
-interval, switchover done, user notice) becomes a Block Kit message to the configured webhook
-(the sandbox's sink by default), journaled with its timing against the plan. A message is
-scrubbed of every known secret before it leaves.
+interval, switchover done, user notice) becomes a Block Kit message to the target's webhook,
+journaled with its timing against the plan. Every message starts with ``[DR drill]`` (so none of
+them is ever taken for an alert) and is scrubbed of every known secret before it leaves.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.request
 from typing import Any
 
-from drill.config import Config
-from drill.journal import Journal
+from drill.core.journal import Journal
+from drill.core.schema import Config
+from drill.ops.slack import DRILL_PREFIX, post
 
 
 class Notifier:
@@ -31,7 +30,7 @@ class Notifier:
     def _text(self, stage: str, extra: str = "") -> str:
         s = self.stages[stage]
         base = s.message_ko if self.lang == "ko" and s.message_ko else s.message
-        return f"[DR drill] {base}" + (f" ({extra})" if extra else "")
+        return f"{DRILL_PREFIX} {base}" + (f" ({extra})" if extra else "")
 
     def send(self, stage: str, extra: str = "", since: float | None = None) -> dict[str, Any] | None:
         """Send one stage's message; ``since`` is the event the plan's timing is measured from."""
@@ -48,10 +47,7 @@ class Notifier:
         status = "not sent (no webhook)"
         if self.webhook and s.channel != "banner":
             try:
-                req = urllib.request.Request(self.webhook, data=json.dumps(payload).encode(),
-                                             headers={"Content-Type": "application/json"}, method="POST")
-                with urllib.request.urlopen(req, timeout=5) as resp:
-                    status = f"HTTP {resp.status}"
+                status = f"HTTP {post(self.webhook, payload)}"
             except OSError as exc:
                 status = f"failed: {type(exc).__name__}"
         elif s.channel == "banner":

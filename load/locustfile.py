@@ -1,57 +1,156 @@
-"""PortForge's traffic profile, run by locust in its own process (never imported by pytest).
+"""User traffic as the drill sends it: the traffic profile of the policy config, run by locust in its
+own process (never imported by the engine). Also the template of a team's own locustfile
+(``load.locustfile``): it must log every request the same way.
 
-Reads and writes across the services through api.<domain> and grafana.<domain>. Every request
-is appended to a per-process log (``DRILL_REQUEST_LOG``, CSV: start time, method, name, status,
-latency ms, serving region, ok) that the engine reads to measure user-facing RTO.
+Each user resolves the application's hostnames through the configured DNS resolver, caching each
+answer for its TTL as a client does, and sends each request to the address that answered (with
+the hostname as Host / TLS server name). Which region served a request is the region of that
+address (the load balancers' names resolved by the same resolver, refreshed every 10 s), or a
+field of the JSON answer (``region_by: field``).
 
-Environment: DRILL_API_HOST / DRILL_GRAFANA_HOST (Host headers when the target URL is an edge;
-empty to use the URL as is), DRILL_GRAFANA_URL (grafana's own base URL when hostnames resolve
-through real DNS), DRILL_USER_RPS (per-user request rate), DRILL_REQUEST_LOG.
+Every request becomes one record (CSV: start time, method, name, status, latency ms, serving
+region, ok, address). A single process writes them itself; in a distributed run the workers send
+them to the master over locust's messaging, batched, and the master writes one log, on its own
+clock: it measures each worker's clock offset (ping/pong, the middle of the round trip) and
+corrects the worker's timestamps. The log is gzip, one member per flush, so a reader can follow it.
+
+Environment: DRILL_PROFILE (JSON, see ``drill.traffic.locust.profile_env``), DRILL_REQUEST_LOG,
+DRILL_PARENT_PID, DRILL_CLOCK_SKEW_S (tests only: a worker whose clock is off by this much).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import random
+import statistics
 import time
 from typing import Any
 
 from locust import FastHttpUser, constant_throughput, events, task
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
-API_HOST = os.environ.get("DRILL_API_HOST", "")
-GRAFANA_HOST = os.environ.get("DRILL_GRAFANA_HOST", "")
-GRAFANA_URL = os.environ.get("DRILL_GRAFANA_URL", "").rstrip("/")
-USER_RPS = float(os.environ.get("DRILL_USER_RPS", "10"))
+PROFILE: dict[str, Any] = json.loads(os.environ.get("DRILL_PROFILE") or "{}")
 LOG_PATH = os.environ.get("DRILL_REQUEST_LOG", "")
-REGION_HEADER = "X-Drill-Region"
+PARENT_PID = int(os.environ.get("DRILL_PARENT_PID", "0") or 0)
+SKEW = float(os.environ.get("DRILL_CLOCK_SKEW_S", "0") or 0)
+REQUESTS = PROFILE.get("requests") or [{"name": "GET /", "method": "GET", "host": "", "path": "/", "weight": 1}]
+WEIGHTS = [int(r.get("weight", 1)) for r in REQUESTS]
 
 _buffer: list[str] = []
-_fh: Any = None
+_offsets: dict[str, list[float]] = {}  # worker id -> measured offsets (worker clock - master clock)
+_regions: dict[str, str] = {}  # address -> region
+_dns_cache: dict[str, tuple[float, list[str]]] = {}
 
 
-def _open_log() -> None:
-    global _fh
-    if LOG_PATH and _fh is None:
-        path = LOG_PATH if "{pid}" not in LOG_PATH else LOG_PATH.format(pid=os.getpid())
-        _fh = open(path, "a", encoding="utf-8", buffering=1 << 16)
+def now() -> float:
+    return time.time() + SKEW
 
 
-def _flush() -> None:
-    if _fh is not None and _buffer:
-        _fh.write("".join(_buffer))
-        _buffer.clear()
-        _fh.flush()
+def _resolver() -> Any:
+    import dns.resolver
+
+    spec = PROFILE.get("resolver")
+    if spec:
+        r = dns.resolver.Resolver(configure=False)
+        host, _, port = str(spec).rpartition(":")
+        r.nameservers, r.port = [host], int(port)
+    else:
+        r = dns.resolver.Resolver()
+    r.lifetime = 2.0
+    return r
 
 
-PARENT_PID = int(os.environ.get("DRILL_PARENT_PID", "0") or 0)
+RESOLVER = _resolver() if PROFILE else None
+
+
+def resolve(name: str, cached: bool = True) -> str:
+    hit = _dns_cache.get(name)
+    if cached and hit and hit[0] > time.monotonic():
+        return random.choice(hit[1])
+    answer = RESOLVER.resolve(name, "A")  # type: ignore[union-attr]
+    ips = [r.to_text() for r in answer]
+    _dns_cache[name] = (time.monotonic() + (answer.rrset.ttl if answer.rrset is not None else 0), ips)
+    return random.choice(ips)
+
+
+def _refresh_regions() -> None:
+    for region, names in (PROFILE.get("albs") or {}).items():
+        for name in names:
+            try:
+                for ip in (r.to_text() for r in RESOLVER.resolve(name, "A")):  # type: ignore[union-attr]
+                    _regions[ip] = region
+            except Exception:
+                continue
+
+
+def _write(lines: list[str]) -> None:
+    if LOG_PATH and lines:
+        with open(LOG_PATH, "ab") as fh:
+            fh.write(gzip.compress("".join(lines).encode(), compresslevel=3))
 
 
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     import gevent
 
-    _open_log()
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        def on_records(environment: Environment, msg: Any, **_: Any) -> None:
+            offset = statistics.median(_offsets.get(msg.node_id) or [0.0])
+            out = []
+            for line in msg.data:
+                t, rest = line.split(",", 1)
+                out.append(f"{float(t) - offset:.6f},{rest}")
+            _write(out)
+
+        def on_pong(environment: Environment, msg: Any, **_: Any) -> None:
+            t1 = time.time()
+            t0, tw = msg.data["t0"], msg.data["tw"]
+            if t1 - t0 < 1.0:  # a slow round trip says little about the offset
+                _offsets.setdefault(msg.node_id, []).append(tw - (t0 + t1) / 2)
+                del _offsets[msg.node_id][:-15]
+
+        runner.register_message("drill_records", on_records)
+        runner.register_message("drill_pong", on_pong)
+
+        def ping() -> None:
+            while True:
+                for worker in list(runner.clients):
+                    runner.send_message("drill_ping", {"t0": time.time()}, client_id=worker)
+                gevent.sleep(2.0 if sum(len(v) for v in _offsets.values()) < 5 * max(1, len(runner.clients)) else 10.0)
+
+        gevent.spawn(ping)
+        return  # the master sends no requests
+    if isinstance(runner, WorkerRunner):
+        runner.register_message("drill_ping", lambda environment, msg, **_: runner.send_message(
+            "drill_pong", {"t0": msg.data["t0"], "tw": now()}))
+
+    def flusher() -> None:
+        while True:
+            gevent.sleep(0.25)
+            _flush(environment)
+
+    def regions() -> None:
+        while True:
+            _refresh_regions()
+            gevent.sleep(10.0)
+
+    if PROFILE:
+        gevent.spawn(regions)
+        if PROFILE.get("scheme") == "https" and PROFILE.get("resolver"):
+            import socket
+
+            names = set(PROFILE.get("hosts", {}).values())
+            original = socket.getaddrinfo
+
+            def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:  # TLS needs the name: resolve it here
+                return original(resolve(host) if host in names else host, *args, **kwargs)
+
+            socket.getaddrinfo = getaddrinfo
+    gevent.spawn(flusher)
     if PARENT_PID:
         def watch_parent() -> None:
             """A drill killed with SIGKILL cannot stop its load: stop when the drill is gone."""
@@ -60,85 +159,67 @@ def _on_init(environment: Environment, **_: Any) -> None:
                 try:
                     os.kill(PARENT_PID, 0)
                 except ProcessLookupError:
-                    _flush()
+                    _flush(environment)
                     if environment.runner is not None:
                         environment.runner.quit()
                     os._exit(0)
 
         gevent.spawn(watch_parent)
-    if LOG_PATH:
-        def flusher() -> None:
-            while True:
-                gevent.sleep(0.25)
-                _flush()
 
-        gevent.spawn(flusher)
+
+def _flush(environment: Environment) -> None:
+    if not _buffer:
+        return
+    lines = _buffer[:]
+    del _buffer[:len(lines)]
+    if isinstance(environment.runner, WorkerRunner):
+        for i in range(0, len(lines), 2000):
+            environment.runner.send_message("drill_records", lines[i:i + 2000])
+    else:
+        _write(lines)
 
 
 @events.request.add_listener
-def _on_request(request_type: str, name: str, response_time: float, response: Any = None,
-                 exception: Any = None, start_time: float | None = None, **_: Any) -> None:
-    if not LOG_PATH:
-        return
+def _on_request(request_type: str, name: str, response_time: float, response: Any = None, exception: Any = None,
+                context: Any = None, start_time: float | None = None, **_: Any) -> None:
     status = getattr(response, "status_code", 0) or 0
-    region = ""
-    headers = getattr(response, "headers", None)
-    if headers is not None:
-        region = headers.get(REGION_HEADER) or ""
     ok = exception is None and 200 <= status < 400
-    t = start_time if start_time is not None else time.time() - response_time / 1000.0
-    _buffer.append(f"{t:.6f},{request_type},{name},{status},{response_time:.2f},{region},{int(ok)}\n")
-
-
-@events.test_stop.add_listener
-def _on_stop(**_: Any) -> None:
-    _flush()
+    address = (context or {}).get("address", "")
+    region = _regions.get(address, "")
+    if PROFILE.get("region_by") == "field" and response is not None:
+        try:
+            region = str(json.loads(response.text or "{}").get(PROFILE.get("region_field", "region"), ""))
+        except (ValueError, AttributeError):
+            region = ""
+    t = (start_time if start_time is not None else time.time() - response_time / 1000.0) + SKEW
+    _buffer.append(f"{t:.6f},{request_type},{name},{status},{response_time:.2f},{region},{int(ok)},{address}\n")
 
 
 @events.quitting.add_listener
-def _on_quit(**_: Any) -> None:
-    _flush()
+def _on_quit(environment: Environment, **_: Any) -> None:
+    _flush(environment)
 
 
-class PortForgeUser(FastHttpUser):
-    wait_time = constant_throughput(USER_RPS)
+class ProfileUser(FastHttpUser):
+    host = "http://drill.invalid"  # every request names its own address
+    wait_time = constant_throughput(float(PROFILE.get("user_rps", 1)))
     network_timeout = 3.0
     connection_timeout = 2.0
 
-    def _h(self, host: str = "") -> dict[str, str]:
-        host = host or API_HOST
-        return {"Host": host} if host else {}
-
-    @task(30)
-    def health(self) -> None:
-        self.client.get("/health", headers=self._h(), name="GET /health")
-
-    @task(20)
-    def list_projects(self) -> None:
-        self.client.get("/projects/api/projects", headers=self._h(), name="GET projects")
-
-    @task(10)
-    def create_project(self) -> None:
-        self.client.post("/projects/api/projects", json={"name": f"p-{random.randint(0, 10**9)}", "owner": "load"},
-                         headers=self._h(), name="POST projects")
-
-    @task(10)
-    def auth_health(self) -> None:
-        self.client.get("/auth/health", headers=self._h(), name="GET auth")
-
-    @task(8)
-    def team_health(self) -> None:
-        self.client.get("/teams/health", headers=self._h(), name="GET teams")
-
-    @task(5)
-    def post_chat(self) -> None:
-        self.client.post("/teams/api/chats", json={"room_id": f"room-{random.randint(1, 50)}", "text": "hello"},
-                         headers=self._h(), name="POST chats")
-
-    @task(5)
-    def ai(self) -> None:
-        self.client.get("/ai/health", headers=self._h(), name="GET ai")
-
-    @task(2)
-    def grafana(self) -> None:
-        self.client.get(f"{GRAFANA_URL}/api/health", headers=self._h(GRAFANA_HOST), name="GET grafana")
+    @task
+    def one(self) -> None:
+        req = random.choices(REQUESTS, WEIGHTS)[0]
+        fqdn = PROFILE.get("hosts", {}).get(req.get("host"), req.get("host"))
+        scheme, port = PROFILE.get("scheme", "http"), PROFILE.get("port", 80)
+        try:
+            address = resolve(fqdn)
+        except Exception as exc:
+            events.request.fire(request_type=req.get("method", "GET"), name=req["name"], response_time=0,
+                                response_length=0, exception=exc, context={"address": ""}, start_time=time.time())
+            return
+        url = f"{scheme}://{address}:{port}{req['path']}" if scheme == "http" else f"https://{fqdn}:{port}{req['path']}"
+        body = req.get("json_body")
+        if body:
+            body = json.loads(json.dumps(body).replace("{rand}", str(random.randint(0, 10**9))))
+        self.client.request(req.get("method", "GET"), url, name=req["name"], json=body, headers={"Host": fqdn},
+                            context={"address": address})

@@ -1,7 +1,6 @@
-"""A small threaded HTTP/1.1 server (keep-alive) for the twin's endpoints.
-
-An app is ``app(req) -> Response``; servers run on daemon threads and stop on ``shutdown``.
-"""
+"""Small HTTP/1.1 servers (keep-alive) for the twin's endpoints: ``Server`` (threaded, for the
+control plane) and ``FastServer`` (asyncio, for what users reach: each site with a gate that
+plays its network path). An app is ``app(req) -> Response``."""
 
 from __future__ import annotations
 
@@ -84,18 +83,39 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
+class Site:
+    """One listening address of a FastServer: its app and its gate (closed: connections dropped)."""
+
+    def __init__(self, app: App, gate: Callable[[], bool] | None):
+        self.app = app
+        self.gate = gate
+        self.transports: set[asyncio.Transport] = set()
+        self.port = 0
+
+    def open(self) -> bool:
+        return self.gate is None or self.gate()
+
+
 class _FastProtocol(asyncio.Protocol):
     """HTTP/1.1 with keep-alive on asyncio: parses in the event loop, runs the app inline when
-    it cannot block and on a thread pool when ``blocking(req)`` says it may (database calls)."""
+    it cannot block and on a thread pool when ``blocking(req)`` says it may (store calls)."""
 
-    def __init__(self, server: FastServer):
+    def __init__(self, server: FastServer, site: Site):
         self.server = server
+        self.site = site
         self.buf = b""
         self.transport: asyncio.Transport | None = None
         self.busy = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if not self.site.open():  # the network path is cut: the connection goes nowhere
+            self.transport.abort()  # type: ignore[union-attr]
+            return
+        self.site.transports.add(self.transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.site.transports.discard(self.transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -131,22 +151,22 @@ class _FastProtocol(asyncio.Protocol):
             if self.server.blocking is not None and self.server.blocking(req):
                 self.busy = True
                 loop = asyncio.get_running_loop()
-                fut = loop.run_in_executor(self.server.pool, self.server.call, req)
+                fut = loop.run_in_executor(self.server.pool, self.server.call, self.site.app, req)
                 fut.add_done_callback(functools.partial(self._finished, req, close))
                 return
-            self._send(self.server.call(req), req, close)
+            self._send(self.server.call(self.site.app, req), req, close)
 
     def _finished(self, req: Request, close: bool, fut: asyncio.Future[Response]) -> None:
-        self._done(fut.result(), req, close)
-
-    def _done(self, resp: Response, req: Request, close: bool) -> None:
         self.busy = False
-        self._send(resp, req, close)
+        self._send(fut.result(), req, close)
         if self.buf:
             self._next()
 
     def _send(self, resp: Response, req: Request, close: bool) -> None:
         if self.transport is None or self.transport.is_closing():
+            return
+        if not self.site.open():
+            self.transport.abort()
             return
         reason = _REASONS.get(resp.status, "OK")
         lines = [f"HTTP/1.1 {resp.status} {reason}"]
@@ -160,53 +180,63 @@ class _FastProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable"}
+_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 class FastServer:
-    """An asyncio HTTP server on its own thread, for the user-facing hot path (the edge)."""
+    """An asyncio HTTP server on its own thread, for the user-facing hot path: several sites
+    (address, port, app, gate) on one event loop and one thread pool."""
 
-    def __init__(self, app: App, host: str, port: int, name: str,
-                 blocking: Callable[[Request], bool] | None = None, threads: int = 32):
+    def __init__(self, name: str, blocking: Callable[[Request], bool] | None = None, threads: int = 32):
         from concurrent.futures import ThreadPoolExecutor
 
-        self.app = app
         self.blocking = blocking
         self.name = name
-        self.host = host
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{name}-app")
         self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        holder: dict[str, Any] = {}
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            srv = self.loop.run_until_complete(
-                self.loop.create_server(lambda: _FastProtocol(self), host, port, reuse_address=True, backlog=512))
-            holder["server"] = srv
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, name=f"http-{name}", daemon=True)
+        self.sites: list[Site] = []
+        self._servers: list[asyncio.AbstractServer] = []
+        self.thread = threading.Thread(target=self._run, name=f"http-{name}", daemon=True)
         self.thread.start()
-        ready.wait(10)
-        self._server = holder["server"]
-        self.port = int(self._server.sockets[0].getsockname()[1])
 
-    def call(self, req: Request) -> Response:
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def listen(self, app: App, host: str, port: int, gate: Callable[[], bool] | None = None) -> Site:
+        site = Site(app, gate)
+
+        async def start() -> asyncio.AbstractServer:
+            return await self.loop.create_server(lambda: _FastProtocol(self, site), host, port, reuse_address=True,
+                                                 backlog=512)
+
+        server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        self._servers.append(server)
+        site.port = int(server.sockets[0].getsockname()[1])
+        self.sites.append(site)
+        return site
+
+    def drop(self, site: Site) -> None:
+        """Abort every open connection of a site (its network path was just cut)."""
+        def drop() -> None:
+            for t in list(site.transports):
+                t.abort()
+            site.transports.clear()
+
+        self.loop.call_soon_threadsafe(drop)
+
+    @staticmethod
+    def call(app: App, req: Request) -> Response:
         try:
-            return self.app(req)
+            return app(req)
         except Exception as exc:
             return Response.json({"error": type(exc).__name__, "detail": str(exc)[:300]}, 500)
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     def shutdown(self) -> None:
-        self.loop.call_soon_threadsafe(self._server.close)
+        for server in self._servers:
+            self.loop.call_soon_threadsafe(server.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.pool.shutdown(wait=False, cancel_futures=True)
 

@@ -1,9 +1,15 @@
-"""Regional service stand-ins: what each region's ALB serves.
+"""What each region's load balancers serve: the policy's services as stand-ins.
 
-One ``RegionServices`` per region holds the fault flags and the data clients; one ALB app per
-(ALB, region) routes by Host and path to the services of section 3 the way the EKS ingresses
-do. A service answers only while its deployment has a Ready pod in that region's cluster (the
-ALB's targets), so scale-down, pod kills and region outages show up as users would see them.
+One ``RegionServices`` per region holds its data clients and capacity; one ``AlbApp`` per
+(load balancer, region) routes by Host and path to the services of the policy the way the EKS
+ingresses do. A service answers only while its deployment has a Ready pod in that region's
+cluster (the load balancer's targets), so scale-down, pod kills and bad images show up as users
+would see them. A workload with ``data`` has a small data API on its region's store (RDS table,
+DynamoDB table or S3 bucket). Every answer says which region served it in its JSON body
+(``region``), as an application may; the engine uses it only where the config says so.
+
+Capacity: each Ready pod serves ``pod_rps`` requests a second; above it requests wait up to
+``queue_s`` for a turn, then fail with 503, as an overloaded service does.
 """
 
 from __future__ import annotations
@@ -17,186 +23,179 @@ from typing import Any
 
 import pymysql
 
-from drill.config import Config, Workload
+from drill.core.schema import Config, Workload
 from sandbox.httpserver import Request, Response
 
 
-class ServiceFlags:
-    """A region's fault switches: the whole region down, or single services down / unhealthy."""
+class Capacity:
+    """A token bucket per service whose rate follows the Ready pods."""
 
-    def __init__(self) -> None:
-        self.region_down = False
-        self.failed: dict[str, str] = {}  # service name -> "down" | "health"
+    def __init__(self, pod_rps: float, queue_s: float):
+        self.pod_rps, self.queue_s = pod_rps, queue_s
+        self._tokens: dict[str, float] = {}
+        self._at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.rejected = 0
 
-    def service_up(self, service: str) -> bool:
-        """Whether the service's processes run (drives pod readiness)."""
-        return not self.region_down and self.failed.get(service) != "down"
+    def admit(self, service: str, pods: int) -> bool:
+        if self.pod_rps <= 0:
+            return True
+        rate = pods * self.pod_rps
+        deadline = time.monotonic() + self.queue_s
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                tokens = min(rate, self._tokens.get(service, rate) + (now - self._at.get(service, now)) * rate)
+                self._at[service] = now
+                if tokens >= 1:
+                    self._tokens[service] = tokens - 1
+                    return True
+                self._tokens[service] = tokens
+            if rate <= 0 or time.monotonic() >= deadline:
+                self.rejected += 1
+                return False
+            time.sleep(min(0.02, max(0.001, (1 - tokens) / rate)))
 
 
-class RegionServices(ServiceFlags):
+class RegionServices:
     def __init__(self, cfg: Config, role: str, db_endpoint: Callable[[], tuple[str, int]],
-                 app_user: str, app_password: str, client: Callable[[str, str], Any]):
+                 login: tuple[str, str], client: Callable[[str, str], Any], capacity: Capacity):
         self.cfg = cfg
-        self.role = role
-        self.region = cfg.region_name(role)
+        self.region = cfg.side(role).region
+        self.buckets = dict(zip([b.name for b in cfg.s3.buckets], cfg.side(role).buckets, strict=True))
         self.db_endpoint = db_endpoint
-        self.app_user = app_user
-        self.app_password = app_password
+        self.login = login
         self.client = client
-        super().__init__()
+        self.capacity = capacity
         self.available: Callable[[str], int] = lambda deployment: 1
         self._local = threading.local()
-        api = cfg.sandbox.data_api
-        self.table = api.dynamodb_table
-        pair = next((b for b in cfg.s3.buckets if b.name == api.s3_bucket), None)
-        self.bucket = (pair.name if role == "primary" else pair.dr) if pair else api.s3_bucket
         self.requests = 0
 
-    # ---------------------------------------------------------------- state
-
     def serving(self, wl: Workload) -> bool:
-        return self.service_up(wl.name) and self.available(wl.deployment) > 0
+        return self.available(wl.deployment) > 0
 
-    def health_ok(self, wl: Workload) -> bool:
-        return self.serving(wl) and self.failed.get(wl.name) != "health"
+    def admit(self, wl: Workload) -> bool:
+        return self.capacity.admit(f"{self.region}/{wl.name}", self.available(wl.deployment))
 
     # ---------------------------------------------------------------- data plane
 
-    def _db(self) -> pymysql.connections.Connection[Any]:
-        conn = getattr(self._local, "conn", None)
-        endpoint = self.db_endpoint()
-        if conn is None or getattr(self._local, "endpoint", None) != endpoint:
-            host, port = endpoint
-            conn = pymysql.connect(host=host, port=port, user=self.app_user, password=self.app_password,
-                                   database=self.cfg.rds.database, connect_timeout=1, read_timeout=2,
-                                   write_timeout=2, autocommit=True)
-            self._local.conn, self._local.endpoint = conn, endpoint
-        return conn
-
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
         for attempt in (1, 2):
-            reused = getattr(self._local, "conn", None) is not None
+            conn = getattr(self._local, "conn", None)
+            reused = conn is not None
             try:
-                conn = self._db()
+                if conn is None:
+                    host, port = self.db_endpoint()
+                    conn = pymysql.connect(host=host, port=port, user=self.login[0], password=self.login[1],
+                                           database=self.cfg.rds.database, connect_timeout=1, read_timeout=2,
+                                           write_timeout=2, autocommit=True)
+                    self._local.conn = conn
                 with conn.cursor() as cur:
                     cur.execute(sql, args)
                     return list(cur.fetchall()), int(cur.lastrowid or 0)
             except pymysql.MySQLError as exc:
                 self._local.conn = None
-                # a pooled connection the server dropped (it restarted): reconnect once, as an
-                # application's pool with pre-ping does; a server that is down still fails
+                # a pooled connection the server dropped: reconnect once, as an application's pool
+                # with pre-ping does; a database that cannot be reached still fails the request
                 gone = isinstance(exc, pymysql.InterfaceError) or (exc.args and exc.args[0] in (2006, 2013, 2055))
                 if not (reused and gone and attempt == 1):
                     raise
         raise AssertionError("unreachable")
 
     def data(self, wl: Workload, req: Request, rest: str) -> Response:
+        kind, _, name = (wl.data or "").partition(":")
         try:
-            if wl.name == "project-service" and rest.startswith("/api/projects"):
-                return self._projects(req, rest)
-            if wl.name == "team-service" and rest.startswith("/api/chats"):
-                return self._chats(req, rest)
-            if wl.name == "support-service" and rest.startswith("/api/files"):
-                return self._files(req, rest)
+            if kind == "rds" and rest.startswith("/api/items"):
+                return self._rds(name, req, rest)
+            if kind == "dynamodb" and rest.startswith("/api/items"):
+                return self._dynamodb(name, req, rest)
+            if kind == "s3" and rest.startswith("/api/items"):
+                return self._s3(self.buckets.get(name, name), req, rest)
         except pymysql.MySQLError as exc:
             code = exc.args[0] if exc.args else 0
             reason = "database is read-only" if code == 1290 else "database unavailable"
-            return Response.json({"error": reason, "code": code}, 503)
-        except Exception as exc:  # store errors surface as 503, as a real app's error handler would
-            return Response.json({"error": "store unavailable", "detail": type(exc).__name__}, 503)
+            return Response.json({"error": reason, "code": code, "region": self.region}, 503)
+        except Exception as exc:  # store errors surface as 503, as an application's error handler would
+            return Response.json({"error": "store unavailable", "detail": type(exc).__name__,
+                                  "region": self.region}, 503)
         return Response.json({"service": wl.name, "region": self.region, "path": rest})
 
-    def _projects(self, req: Request, rest: str) -> Response:
-        table = self.cfg.sandbox.data_api.rds_table
+    def _rds(self, table: str, req: Request, rest: str) -> Response:
         if req.method == "POST":
             body = req.json() if req.body else {}
             _, new_id = self._sql(
                 f"INSERT INTO `{table}` (name, owner, region, created_at) VALUES (%s, %s, %s, NOW(6))",
-                (str(body.get("name", "project"))[:200], str(body.get("owner", "user"))[:100], self.region))
+                (str(body.get("name", "item"))[:200], str(body.get("owner", "user"))[:100], self.region))
             return Response.json({"id": new_id, "region": self.region}, 201)
-        ident = rest[len("/api/projects"):].strip("/")
-        if ident:
-            rows, _ = self._sql(f"SELECT id, name, owner, region FROM `{table}` WHERE id=%s", (int(ident),))
-            if not rows:
-                return Response.json({"error": "not found"}, 404)
-            return Response.json(dict(zip(("id", "name", "owner", "region"), rows[0], strict=True)))
         rows, _ = self._sql(f"SELECT id, name FROM `{table}` ORDER BY id DESC LIMIT 20")
-        return Response.json({"items": [{"id": r[0], "name": r[1]} for r in rows]})
+        return Response.json({"items": [{"id": r[0], "name": r[1]} for r in rows], "region": self.region})
 
-    def _chats(self, req: Request, rest: str) -> Response:
+    def _dynamodb(self, table: str, req: Request, rest: str) -> Response:
+        spec = next(t for t in self.cfg.dynamodb.tables if t.name == table)
         ddb = self.client("dynamodb", self.region)
         if req.method == "POST":
             body = req.json() if req.body else {}
-            room = str(body.get("room_id", "lobby"))
-            msg = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
-            ddb.put_item(TableName=self.table, Item={"room_id": {"S": room}, "message_id": {"S": msg},
-                                                      "text": {"S": str(body.get("text", ""))[:500]}})
-            return Response.json({"room_id": room, "message_id": msg, "region": self.region}, 201)
-        room = rest[len("/api/chats"):].strip("/") or "lobby"
-        out = ddb.query(TableName=self.table, KeyConditionExpression="room_id = :r",
-                        ExpressionAttributeValues={":r": {"S": room}}, Limit=20, ScanIndexForward=False)
-        return Response.json({"items": [i["message_id"]["S"] for i in out.get("Items", [])]})
+            item = {spec.hash_key: {"S": str(body.get("key", "lobby"))}}
+            if spec.range_key:
+                item[spec.range_key] = {"S": f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"}
+            item["text"] = {"S": str(body.get("text", ""))[:500]}
+            ddb.put_item(TableName=table, Item=item)
+            return Response.json({"region": self.region}, 201)
+        key = rest[len("/api/items"):].strip("/") or "lobby"
+        out = ddb.query(TableName=table, KeyConditionExpression="#h = :k", Limit=20,
+                        ExpressionAttributeNames={"#h": spec.hash_key}, ExpressionAttributeValues={":k": {"S": key}})
+        return Response.json({"items": len(out.get("Items", [])), "region": self.region})
 
-    def _files(self, req: Request, rest: str) -> Response:
+    def _s3(self, bucket: str, req: Request, rest: str) -> Response:
         s3 = self.client("s3", self.region)
-        name = rest[len("/api/files"):].strip("/")
+        name = rest[len("/api/items"):].strip("/")
         if req.method == "POST":
             key = f"uploads/{name or uuid.uuid4().hex}"
-            s3.put_object(Bucket=self.bucket, Key=key, Body=req.body or b"{}")
+            s3.put_object(Bucket=bucket, Key=key, Body=req.body or b"{}")
             return Response.json({"key": key, "region": self.region}, 201)
-        obj = s3.get_object(Bucket=self.bucket, Key=f"uploads/{name}")
+        obj = s3.get_object(Bucket=bucket, Key=f"uploads/{name}")
         return Response(200, obj["Body"].read(), {"Content-Type": "application/octet-stream"})
 
 
 class AlbApp:
-    """One ALB in one region: routes by Host (ingress rules) and path prefix."""
+    """One load balancer in one region: routes by Host (ingress rules) and path prefix."""
 
     def __init__(self, cfg: Config, services: RegionServices, serves: list[str]):
         self.cfg = cfg
         self.services = services
-        self.serves = serves
         zone = cfg.route53.zone
-        self.by_host: dict[str, Workload] = {f"{w.host}.{zone}": w for w in cfg.workloads
-                                             if w.kind == "host" and w.host in serves}
+        self.by_host = {f"{w.host}.{zone}": w for w in cfg.workloads if w.kind == "host" and w.host in serves}
         self.apps = [w for w in cfg.workloads if w.kind == "app"] if "api" in serves else []
         self.health_path = cfg.route53.health_check.path
 
     def __call__(self, req: Request) -> Response:
         svc = self.services
         svc.requests += 1
-        headers = {"X-Drill-Region": svc.region}
-        if svc.region_down:
-            return Response.json({"error": "region unavailable"}, 503, headers)
         wl = self.by_host.get(req.host)
         if wl is not None:
-            return self._host_service(wl, req, headers)
+            return self._one(wl, req, req.path, health=req.path in (self.health_path, "/api/health", "/healthz"))
         if req.path == self.health_path:
             apps = self.apps or list(self.by_host.values())
-            bad = [w.name for w in apps if not svc.health_ok(w)]
+            bad = [w.name for w in apps if not svc.serving(w)]
             if bad:
-                return Response.json({"status": "unhealthy", "failing": bad, "region": svc.region}, 503, headers)
-            return Response.json({"status": "ok", "region": svc.region}, 200, headers)
+                return Response.json({"status": "unhealthy", "failing": bad, "region": svc.region}, 503)
+            return Response.json({"status": "ok", "region": svc.region})
         for w in self.apps:
             assert w.path is not None
             if req.path == w.path or req.path.startswith(w.path + "/"):
                 rest = req.path[len(w.path):]
-                if not svc.serving(w):
-                    return Response.json({"error": "no healthy targets", "service": w.name}, 503, headers)
-                if rest == "/health":
-                    ok = svc.health_ok(w)
-                    return Response.json({"status": "ok" if ok else "unhealthy", "service": w.name,
-                                          "region": svc.region}, 200 if ok else 503, headers)
-                resp = svc.data(w, req, rest)
-                resp.headers.update(headers)
-                return resp
-        return Response.json({"error": "no route", "path": req.path}, 404, headers)
+                return self._one(w, req, rest, health=rest == "/health")
+        return Response.json({"error": "no route", "path": req.path, "region": svc.region}, 404)
 
-    def _host_service(self, wl: Workload, req: Request, headers: dict[str, str]) -> Response:
-        if not self.services.serving(wl):
-            return Response.json({"error": "no healthy targets", "service": wl.name}, 503, headers)
-        if req.path in (self.health_path, "/api/health", "/healthz"):
-            ok = self.services.health_ok(wl)
-            return Response.json({"status": "ok" if ok else "unhealthy", "service": wl.name,
-                                  "region": self.services.region}, 200 if ok else 503, headers)
-        return Response(200, json.dumps({"service": wl.name, "region": self.services.region}).encode(),
-                        {"Content-Type": "application/json", **headers})
+    def _one(self, wl: Workload, req: Request, rest: str, health: bool) -> Response:
+        svc = self.services
+        if not svc.serving(wl):
+            return Response.json({"error": "no healthy targets", "service": wl.name, "region": svc.region}, 503)
+        if not svc.admit(wl):
+            return Response.json({"error": "overloaded", "service": wl.name, "region": svc.region}, 503)
+        if health:
+            return Response.json({"status": "ok", "service": wl.name, "region": svc.region})
+        if wl.data:
+            return svc.data(wl, req, rest)
+        return Response(200, json.dumps({"service": wl.name, "region": svc.region}).encode(),
+                        {"Content-Type": "application/json"})

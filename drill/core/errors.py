@@ -27,3 +27,11 @@ class Interrupted(DrillError):
 
 class DeadlineExceeded(ActionFailed):
     """A wait ran past its deadline."""
+
+
+class ReadOnlyViolation(DrillError):
+    """A read-only command (plan, audit) tried to change something; the call was not sent."""
+
+
+class TargetUnavailable(InvalidInput):
+    """The target a command names is not there (no twin running, when one must not be started)."""

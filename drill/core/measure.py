@@ -1,23 +1,30 @@
 """RTO and RPO arithmetic: pure functions over histories, tested on hand-built ones.
 
-Definitions (DESIGN.md, Measurement):
+Definitions (shared/DESIGN.md, Measurement):
 
 - A canary write ends ``ok`` (acknowledged), ``failed`` (definitely not applied) or
-  ``indeterminate`` (timed out or lost mid-flight). After promotion the DR copy is read:
-  an acknowledged write found there is ``stable``, one missing is ``lost``; an indeterminate
-  write is reported apart and never counted as lost.
-- RPO (data-loss window) = ack time of the newest acknowledged write to the failed copy minus
-  the ack time of the newest surviving write before it (0 when the newest survived).
-- User-facing RTO = from the first failed user request after the fault to the start of the
-  first sustained success window (``window_s`` at >= ``ratio`` success) served by the DR region.
+  ``indeterminate`` (timed out, lost mid-flight): Jepsen's rule, anything unproven either way is
+  indeterminate, never ok and never lost. After promotion the DR copy is read.
+- Lost = acknowledged by the failed copy at or before the fault and missing in the DR copy.
+  Writes the failed copy acknowledged *after* the fault instant exist only because a simulated
+  outage leaves that region's store APIs answering; they are reported apart, not counted.
+- Anomalies fail the store's verdict: a write that failed but is present in DR; for a store
+  whose replication keeps order (RDS), a lost write older than a surviving one.
+- RPO (data-loss window) = ack time of the newest lost write - ack time of the newest surviving
+  write older than the oldest lost one. No such survivor: unbounded. No acknowledged write: no
+  measurement (fails).
+- User-facing RTO = from the first failed user request after the fault to the start of the first
+  sustained success window (``window_s`` at >= ``ratio`` success served by the DR region).
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable, Sequence
+import collections
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+LIST_CAP = 200  # sequence lists in results are cut here (the counts are always whole)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Write:
 @dataclass
 class StoreLoss:
     store: str
+    ordered: bool = False
     attempted: int = 0
     acked: int = 0
     stable: int = 0
@@ -40,19 +48,53 @@ class StoreLoss:
     failed: int = 0
     indeterminate: int = 0
     indeterminate_survived: int = 0
-    failed_but_present: int = 0
+    after_fault: int = 0
+    after_fault_present: int = 0
     lost_seqs: list[int] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
-    newest_acked_at: float | None = None
-    newest_surviving_at: float | None = None
-    rpo_s: float = 0.0
-    no_surviving_write: bool = False
+    failed_but_present: list[int] = field(default_factory=list)
+    out_of_order: list[int] = field(default_factory=list)
+    newest_lost_at: float | None = None
+    newest_surviving_before_at: float | None = None
+    rpo_s: float | None = 0.0
+    unbounded: bool = False
+
+    @property
+    def anomalies(self) -> int:
+        return len(self.failed_but_present) + len(self.out_of_order)
+
+    def problems(self, budget_s: float | None) -> list[str]:
+        """Why this store's verdict fails (empty: met)."""
+        out = []
+        if self.acked == 0:
+            out.append("no acknowledged write: nothing was measured")
+        if self.unbounded:
+            out.append(f"unbounded: {self.lost} acknowledged writes lost and no write older than the oldest "
+                       "lost one survived")
+        elif budget_s is not None and self.rpo_s is not None and self.rpo_s > budget_s:
+            out.append(f"data-loss window {self.rpo_s:.3f} s > budget {budget_s:g} s")
+        if self.failed_but_present:
+            out.append(f"{len(self.failed_but_present)} writes reported failed are present in DR "
+                       f"(seq {_short(self.failed_but_present)})")
+        if self.out_of_order:
+            out.append(f"{len(self.out_of_order)} writes lost while later writes survived: replication out of "
+                       f"order (seq {_short(self.out_of_order)})")
+        return out
+
+    def met(self, budget_s: float | None) -> bool:
+        return not self.problems(budget_s)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["lost_seqs"] = self.lost_seqs[:200]
-        data["lost_seqs_truncated"] = len(self.lost_seqs) > 200
+        for key in ("lost_seqs", "failed_but_present", "out_of_order"):
+            data[f"{key}_truncated"] = len(data[key]) > LIST_CAP
+            data[key] = data[key][:LIST_CAP]
+        data["gaps"] = [list(g) for g in self.gaps[:LIST_CAP]]
         return data
+
+
+def _short(seqs: list[int]) -> str:
+    return ", ".join(map(str, seqs[:5])) + (", ..." if len(seqs) > 5 else "")
 
 
 def _ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
@@ -65,48 +107,57 @@ def _ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-def classify_writes(store: str, writes: Iterable[Write], surviving: set[int]) -> StoreLoss:
+def classify_writes(store: str, writes: Iterable[Write], surviving: set[int], fault_at: float | None = None,
+                    ordered: bool = False) -> StoreLoss:
     """Classify the writes made to the copy that failed, given the seqs found in the DR copy."""
-    res = StoreLoss(store)
-    newest_ok: Write | None = None
-    oks: list[Write] = []
+    res = StoreLoss(store, ordered)
+    counted: list[Write] = []  # acknowledged at or before the fault
     for w in writes:
         res.attempted += 1
         present = w.seq in surviving
         if w.outcome == "ok":
             res.acked += 1
-            oks.append(w)
+            if fault_at is not None and (w.ack or 0.0) > fault_at:
+                res.after_fault += 1
+                res.after_fault_present += int(present)
+                continue
+            counted.append(w)
             if present:
                 res.stable += 1
             else:
                 res.lost += 1
                 res.lost_seqs.append(w.seq)
-            if newest_ok is None or (w.ack or 0) > (newest_ok.ack or 0):
-                newest_ok = w
         elif w.outcome == "failed":
             res.failed += 1
-            res.failed_but_present += int(present)
+            if present:
+                res.failed_but_present.append(w.seq)
         else:
             res.indeterminate += 1
             res.indeterminate_survived += int(present)
     res.lost_seqs.sort()
     res.gaps = _ranges(res.lost_seqs)
-    if newest_ok is None:
+    if not res.lost:
+        res.rpo_s = 0.0 if counted else None
         return res
-    res.newest_acked_at = newest_ok.ack
-    if newest_ok.seq in surviving:
-        res.newest_surviving_at = newest_ok.ack
+    counted.sort(key=lambda w: w.ack or 0.0)
+    lost = [w for w in counted if w.seq not in surviving]
+    oldest_lost, newest_lost = lost[0], lost[-1]
+    res.newest_lost_at = newest_lost.ack
+    if ordered:  # replication that keeps order cannot lose a write and keep a later one
+        newest_kept = max(((w.ack or 0.0) for w in counted if w.seq in surviving), default=None)
+        if newest_kept is not None:
+            res.out_of_order = sorted(w.seq for w in lost if (w.ack or 0.0) < newest_kept)
+    before = [w for w in counted if w.seq in surviving and (w.ack or 0) < (oldest_lost.ack or 0)]
+    if not before:
+        res.unbounded = True
+        res.rpo_s = None
         return res
-    before = [w for w in oks if w.seq in surviving and (w.ack or 0) <= (newest_ok.ack or 0)]
-    if before:
-        newest_surv = max(before, key=lambda w: w.ack or 0)
-        res.newest_surviving_at = newest_surv.ack
-        res.rpo_s = round((newest_ok.ack or 0) - (newest_surv.ack or 0), 6)
-    else:
-        res.no_surviving_write = True
-        first = min(oks, key=lambda w: w.ack or 0)
-        res.rpo_s = round((newest_ok.ack or 0) - (first.ack or 0), 6)
+    res.newest_surviving_before_at = before[-1].ack
+    res.rpo_s = round((newest_lost.ack or 0) - (before[-1].ack or 0), 6)
     return res
+
+
+# ----------------------------------------------------------------------------- user-facing RTO
 
 
 @dataclass(frozen=True)
@@ -131,39 +182,97 @@ class UserRto:
         return asdict(self)
 
 
-def user_facing_rto(requests: Sequence[Req], fault_at: float, dr_region: str, window_s: float,
-                    ratio: float) -> UserRto:
-    """RTO from a request log sorted by time (see module docstring).
+class RtoScanner:
+    """User-facing RTO over a request stream sorted by time, in one pass with bounded memory: only
+    the requests of one success window are held. A window counts once it is complete (a request
+    lies past its end) and starts at a success served by the DR region."""
 
-    A window counts only if it is complete (the log extends past its end) and at least
-    ``ratio`` of its requests succeeded *and* were served by ``dr_region``.
-    """
-    times = [r.t for r in requests]
-    start = bisect.bisect_left(times, fault_at)
-    after = requests[start:]
-    failed = sum(1 for r in after if not r.ok)
-    first_fail = next((r.t for r in after if not r.ok), None)
-    result = UserRto(fault_at, first_fail, None, None, window_s, ratio, len(after), failed)
-    if first_fail is None:
-        return result
-    good = [0]
+    def __init__(self, fault_at: float, dr_region: str, window_s: float, ratio: float):
+        self.fault_at, self.dr, self.window_s, self.ratio = fault_at, dr_region, window_s, ratio
+        self.first_fail: float | None = None
+        self.recovered_at: float | None = None
+        self.after = 0
+        self.failed = 0
+        self._win: collections.deque[tuple[float, bool]] = collections.deque()  # [start, start + window)
+        self._pending: collections.deque[tuple[float, bool]] = collections.deque()  # after the window
+        self._good = 0
+
+    def feed(self, r: Req) -> None:
+        if r.t < self.fault_at:
+            return
+        self.after += 1
+        self.failed += int(not r.ok)
+        if self.first_fail is None:
+            if r.ok:
+                return
+            self.first_fail = r.t
+        if self.recovered_at is not None:
+            return
+        self._pending.append((r.t, r.ok and r.region == self.dr))
+        self._advance()
+
+    def _advance(self) -> None:
+        while True:
+            if not self._win:
+                if not self._pending:
+                    return
+                self._take()
+            end = self._win[0][0] + self.window_s
+            while self._pending and self._pending[0][0] < end:
+                self._take()
+            if not self._pending:
+                return  # the window is not complete yet
+            start, start_good = self._win[0]
+            if start_good and self._good / len(self._win) >= self.ratio:
+                self.recovered_at = start
+                self._win.clear()
+                self._pending.clear()
+                return
+            self._win.popleft()
+            self._good -= int(start_good)
+
+    def _take(self) -> None:
+        item = self._pending.popleft()
+        self._win.append(item)
+        self._good += int(item[1])
+
+    def result(self) -> UserRto:
+        rto = None if self.recovered_at is None or self.first_fail is None else round(
+            self.recovered_at - self.first_fail, 6)
+        return UserRto(self.fault_at, self.first_fail, self.recovered_at, rto, self.window_s, self.ratio,
+                       self.after, self.failed)
+
+
+def user_facing_rto(requests: Iterable[Req], fault_at: float, dr_region: str, window_s: float,
+                    ratio: float) -> UserRto:
+    """RTO from a request log sorted by time (see the module docstring). A window counts only if
+    it is complete (the log extends past its end)."""
+    scan = RtoScanner(fault_at, dr_region, window_s, ratio)
     for r in requests:
-        good.append(good[-1] + int(r.ok and r.region == dr_region))
-    i = bisect.bisect_left(times, first_fail)
-    n = len(requests)
-    while i < n:
-        r = requests[i]
-        if r.ok and r.region == dr_region:
-            j = bisect.bisect_left(times, r.t + window_s)
-            if j >= n:  # the log ends inside this window: not yet sustained
-                break
-            count = j - i
-            if count and (good[j] - good[i]) / count >= ratio:
-                result.recovered_at = r.t
-                result.rto_s = round(r.t - first_fail, 6)
-                return result
-        i += 1
-    return result
+        scan.feed(r)
+    return scan.result()
+
+
+# ----------------------------------------------------------------------------- clocks and phases
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A wait the policy sets, as this run applied it and as the policy has it."""
+
+    name: str
+    applied_s: float
+    policy_s: float
+    in_rto: bool = True  # on the path of the failover's RTO (else shown, not projected)
+
+    @property
+    def shortened(self) -> bool:
+        return self.applied_s != self.policy_s
+
+
+def projected_rto(measured_s: float, clocks: Sequence[Clock]) -> float:
+    """The measured RTO with each shortened clock on its path replaced by the policy's value."""
+    return round(measured_s + sum(c.policy_s - c.applied_s for c in clocks if c.in_rto), 6)
 
 
 @dataclass
@@ -178,26 +287,52 @@ class Phase:
     def duration_s(self) -> float:
         return round(self.finished_at - self.started_at, 6)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "started_at": self.started_at, "finished_at": self.finished_at,
-                "duration_s": self.duration_s, "measured": self.measured, "detail": self.detail}
+
+def phase_verdict(phase: Phase, budget_s: float | None) -> str:
+    """'policy' for a wait the policy sets (never judged against itself), else met/missed/no budget."""
+    if not phase.measured:
+        return "policy"
+    if budget_s is None:
+        return "no budget"
+    return "met" if phase.duration_s <= budget_s else "missed"
 
 
-def projected_rto(measured_s: float, applied_wait_s: float, policy_wait_s: float) -> float:
-    """What the measured RTO becomes with the policy's own waits instead of the shortened ones."""
-    return round(measured_s - applied_wait_s + policy_wait_s, 6)
+# ----------------------------------------------------------------------------- charts
 
 
-def time_series(requests: Sequence[Req], bucket_s: float = 1.0) -> list[dict[str, Any]]:
-    """Requests per bucket: ok and failed counts by serving region (for charts)."""
-    if not requests:
-        return []
-    t0 = requests[0].t
+def time_series(requests: Iterable[Req], bucket_s: float = 1.0,
+                region_of: Callable[[Req], str] | None = None) -> list[dict[str, Any]]:
+    """Requests per bucket: ok and failed counts by serving region (for charts), in one pass."""
     buckets: dict[int, dict[str, Any]] = {}
+    t0: float | None = None
     for r in requests:
+        if t0 is None:
+            t0 = r.t
         k = int((r.t - t0) // bucket_s)
-        b = buckets.setdefault(k, {"t": round(t0 + k * bucket_s, 3), "ok": 0, "failed": 0, "by_region": {}})
+        b = buckets.get(k)
+        if b is None:
+            b = buckets[k] = {"t": round(t0 + k * bucket_s, 3), "ok": 0, "failed": 0, "by_region": {}}
         b["ok" if r.ok else "failed"] += 1
-        reg = b["by_region"].setdefault(r.region or "none", {"ok": 0, "failed": 0})
+        reg = b["by_region"].setdefault((region_of(r) if region_of else r.region) or "none", {"ok": 0, "failed": 0})
         reg["ok" if r.ok else "failed"] += 1
     return [buckets[k] for k in sorted(buckets)]
+
+
+def downsample(series: list[dict[str, Any]], points: int = 600) -> list[dict[str, Any]]:
+    """Merge neighbouring buckets so a chart has at most ``points`` (counts become per-second means)."""
+    if len(series) <= points:
+        return series
+    step = -(-len(series) // points)
+    out = []
+    for i in range(0, len(series), step):
+        group = series[i:i + step]
+        merged: dict[str, Any] = {"t": group[0]["t"], "ok": 0, "failed": 0, "by_region": {}}
+        for b in group:
+            merged["ok"] += b["ok"] / len(group)
+            merged["failed"] += b["failed"] / len(group)
+            for reg, c in b["by_region"].items():
+                m = merged["by_region"].setdefault(reg, {"ok": 0.0, "failed": 0.0})
+                m["ok"] += c["ok"] / len(group)
+                m["failed"] += c["failed"] / len(group)
+        out.append(merged)
+    return out

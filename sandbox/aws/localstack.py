@@ -8,21 +8,10 @@ LocalStack is touched), in the services routed to it.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from drill.config import Config
-
-SERVING = ("available", "running")  # the states /_localstack/health gives a service that answers
-
-
-def localstack_health(url: str, timeout_s: float) -> dict[str, Any]:
-    """LocalStack's own health endpoint: its version and each service's state. Raises OSError."""
-    with urllib.request.urlopen(url.rstrip("/") + "/_localstack/health", timeout=timeout_s) as resp:
-        data: dict[str, Any] = json.loads(resp.read())
-    return data
+from drill.core.schema import Config
 
 
 def _quiet(fn: Callable[..., Any], **kwargs: Any) -> None:

@@ -1,9 +1,5 @@
-"""The AWS endpoint of the twin: moto's server app behind a regional-outage switch, and, for
-the localstack target, a router that sends chosen services to a real LocalStack.
-
-A region marked down answers every request signed for it with 503 ServiceUnavailable, before
-moto or LocalStack sees it, the way a regional endpoint fails in an outage; global services
-(Route 53, IAM, CloudFront, signed for us-east-1) keep answering.
+"""The AWS endpoint of the twin: moto's server app on loopback, and, for the localstack target,
+a router that sends chosen services to a real LocalStack.
 
 Routing (``Router``): a request whose SigV4 scope names a routed service is forwarded as it
 came (method, raw path, headers, body) to LocalStack, and LocalStack's answer goes back as it
@@ -24,7 +20,6 @@ from werkzeug.serving import make_server
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/")
 _QUERY_SCOPE = re.compile(r"X-Amz-Credential=[^%&]+(?:%2F|/)\d{8}(?:%2F|/)([a-z0-9-]+)(?:%2F|/)([a-z0-9-]+)")
 
-down_regions: set[str] = set()
 
 
 def _scope_of(environ: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -33,32 +28,6 @@ def _scope_of(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
-def _region_of(environ: dict[str, Any]) -> str | None:
-    return _scope_of(environ)[0]
-
-
-def outage_middleware(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if down_regions:
-            region = _region_of(environ)
-            if region in down_regions:
-                body = (f"<Error><Code>ServiceUnavailable</Code><Message>region {region} is unavailable "
-                        "(sandbox outage)</Message></Error>").encode()
-                ctype = "application/xml"
-                if "json" in environ.get("CONTENT_TYPE", "") or "X-Amz-Target" in str(environ.get("HTTP_X_AMZ_TARGET")):
-                    body = (b'{"__type":"ServiceUnavailable","message":"region ' + region.encode()
-                            + b' is unavailable (sandbox outage)"}')
-                    ctype = "application/x-amz-json-1.0"
-                start_response("503 Service Unavailable", [("Content-Type", ctype),
-                                                           ("Content-Length", str(len(body)))])
-                return [body]
-        return app(environ, start_response)
-
-    return wrapped
-
-
-# the signing name in a request's scope, for the service names users write in config
-SIGNING_NAMES = {"cloudwatch": "monitoring", "dynamodbstreams": "dynamodb"}
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 _HEALTH_STATUS = re.compile(r"^/2013-04-01/healthcheck/([^/]+)/status$")
 
@@ -161,7 +130,7 @@ class MotoServer:
 
         backend: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
         self.router = route(backend) if route is not None else None
-        app = outage_middleware(self.router or backend)
+        app = self.router or backend
         self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self.server.server_port)
         self.thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)

@@ -9,13 +9,11 @@ asynchronous replica loses the newest writes in a region outage.
 
 from __future__ import annotations
 
-import collections
 import os
 import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,39 +21,15 @@ from typing import Any
 
 import pymysql
 
-from drill.errors import DeadlineExceeded, InvalidInput
-
-
-def find_binary(name: str, bin_dir: str | None = None) -> str | None:
-    if bin_dir:
-        candidate = Path(bin_dir) / name
-        return str(candidate) if candidate.exists() else None
-    found = shutil.which(name)
-    if found:
-        return found
-    for folder in ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin"):
-        candidate = Path(folder) / name
-        if candidate.exists():
-            return str(candidate)
-    return None
-
-
-def require_binaries(bin_dir: str | None = None) -> tuple[str, str]:
-    server = find_binary("mariadbd", bin_dir) or find_binary("mysqld", bin_dir)
-    install = find_binary("mariadb-install-db", bin_dir) or find_binary("mysql_install_db", bin_dir)
-    if not server or not install:
-        where = f"in {bin_dir} (sandbox.mariadb_bin_dir)" if bin_dir else "on PATH or in /usr/sbin"
-        raise InvalidInput(
-            f"MariaDB server binaries not found {where}: the sandbox needs mariadbd and "
-            "mariadb-install-db (Debian: apt-get install mariadb-server)"
-        )
-    return server, install
+from drill.core.errors import DeadlineExceeded
+from sandbox.client import find_binary, require_mariadb
+from sandbox.rds.link import DelayLink
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -142,140 +116,6 @@ class MariaDB:
             self.proc.wait(timeout=5)
 
 
-class DelayLink:
-    """TCP relay replica -> primary that delays primary->replica bytes and can be cut."""
-
-    def __init__(self, target: tuple[str, int], delay_s: float, host: str = "127.0.0.1"):
-        self.target = target
-        self.delay_s = delay_s
-        self.cut = False
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((host, 0))
-        self._listener.listen(16)
-        self.port = int(self._listener.getsockname()[1])
-        self._conns: list[tuple[socket.socket, socket.socket]] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        threading.Thread(target=self._accept, name="delaylink-accept", daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if self.cut:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=2)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns.append((client, upstream))
-            queue: collections.deque[tuple[float, bytes]] = collections.deque()
-            cond = threading.Condition()
-            streaming = threading.Event()
-            threading.Thread(target=self._pump_up, args=(client, upstream, streaming), daemon=True).start()
-            threading.Thread(target=self._read_down, args=(upstream, queue, cond, streaming), daemon=True).start()
-            threading.Thread(target=self._write_down, args=(client, upstream, queue, cond), daemon=True).start()
-
-    def _pump_up(self, client: socket.socket, upstream: socket.socket, streaming: threading.Event) -> None:
-        """Replica -> primary, undelayed. Watches for COM_BINLOG_DUMP: from then on the primary's
-        bytes are the binlog stream, which is what the link delays (the handshake is not)."""
-        buf = b""
-        try:
-            while True:
-                data = client.recv(65536)
-                if not data or self.cut:
-                    break
-                if not streaming.is_set():
-                    buf += data
-                    while len(buf) >= 4:
-                        length = int.from_bytes(buf[:3], "little")
-                        if len(buf) < 4 + length:
-                            break
-                        seq, payload = buf[3], buf[4:4 + length]
-                        buf = buf[4 + length:]
-                        if seq == 0 and payload[:1] == b"\x12":  # COM_BINLOG_DUMP
-                            streaming.set()
-                upstream.sendall(data)
-        except OSError:
-            pass
-        self._close_pair(client, upstream)
-
-    def _read_down(self, upstream: socket.socket, queue: collections.deque[tuple[float, bytes]],
-                   cond: threading.Condition, streaming: threading.Event) -> None:
-        last_due = 0.0
-        try:
-            while True:
-                data = upstream.recv(65536)
-                if not data:
-                    break
-                delay = self.delay_s if streaming.is_set() else 0.0
-                due = max(last_due, time.monotonic() + delay)
-                last_due = due
-                with cond:
-                    queue.append((due, data))
-                    cond.notify()
-        except OSError:
-            pass
-        with cond:
-            queue.append((0.0, b""))
-            cond.notify()
-
-    def _write_down(self, client: socket.socket, upstream: socket.socket,
-                    queue: collections.deque[tuple[float, bytes]], cond: threading.Condition) -> None:
-        try:
-            while True:
-                with cond:
-                    while not queue:
-                        cond.wait(0.5)
-                        if self.cut:
-                            raise OSError("cut")
-                    due, data = queue[0]
-                    if not data:
-                        break
-                    wait = due - time.monotonic()
-                    if wait > 0:
-                        cond.wait(min(wait, 0.05))
-                        continue
-                    queue.popleft()
-                if self.cut:
-                    break
-                client.sendall(data)
-        except OSError:
-            pass
-        self._close_pair(client, upstream)
-
-    def _close_pair(self, client: socket.socket, upstream: socket.socket) -> None:
-        for s in (client, upstream):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        with self._lock:
-            self._conns = [c for c in self._conns if c[0] is not client]
-
-    def set_cut(self, cut: bool) -> None:
-        """Cut: drop every connection and everything in flight; refuse new ones until healed."""
-        self.cut = cut
-        if cut:
-            with self._lock:
-                conns = list(self._conns)
-            for client, upstream in conns:
-                self._close_pair(client, upstream)
-
-    def close(self) -> None:
-        self._closed = True
-        self.set_cut(True)
-        self._listener.close()
-
-
 @dataclass
 class RdsPair:
     """Primary + replica servers, the replication link between them, and their users."""
@@ -290,6 +130,7 @@ class RdsPair:
     host: str = "127.0.0.1"
     bin_dir: str | None = None
     ports: tuple[int, int] = (0, 0)
+    tables: tuple[str, ...] = ()  # the applications' tables (the workloads' data: rds:<table>)
     servers: dict[str, MariaDB] = field(default_factory=dict)
     link: DelayLink | None = None
     repl_password: str = ""
@@ -299,7 +140,7 @@ class RdsPair:
     replica_role: str = "dr"
 
     def start(self) -> None:
-        server_bin, install_bin = require_binaries(self.bin_dir)
+        server_bin, install_bin = require_mariadb(self.bin_dir)
         self.base.mkdir(parents=True, exist_ok=True)
         p_port = self.ports[0] or free_port(self.host)
         r_port = self.ports[1] or free_port(self.host)
@@ -329,11 +170,16 @@ class RdsPair:
             f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, INDEX, ALTER ON `{db}`.* TO '{self.app_user}'@'%'",
             f"CREATE USER 'repl'@'%' IDENTIFIED BY '{self.repl_password}'",
             "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'",
-            f"CREATE TABLE IF NOT EXISTS `{db}`.projects (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-            "name VARCHAR(200) NOT NULL, owner VARCHAR(100) NOT NULL, region VARCHAR(32) NOT NULL, "
-            "created_at DATETIME(6) NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS `{db}`.teams (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-            "name VARCHAR(200) NOT NULL, created_at DATETIME(6) NOT NULL)",
+            *(f"CREATE TABLE IF NOT EXISTS `{db}`.`{t}` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+              "name VARCHAR(200) NOT NULL, owner VARCHAR(100) NOT NULL, region VARCHAR(32) NOT NULL, "
+              "created_at DATETIME(6) NOT NULL)" for t in self.tables),
+            # what RDS for MySQL offers its master user to stop and start a replica's replication
+            "CREATE PROCEDURE mysql.rds_stop_replication() SQL SECURITY DEFINER "
+            "BEGIN STOP SLAVE; SELECT 'Slave is down or disabled' AS Message; END",
+            "CREATE PROCEDURE mysql.rds_start_replication() SQL SECURITY DEFINER "
+            "BEGIN START SLAVE; SELECT 'Slave running normally' AS Message; END",
+            f"GRANT EXECUTE ON PROCEDURE mysql.rds_stop_replication TO '{self.admin_user}'@'%'",
+            f"GRANT EXECUTE ON PROCEDURE mysql.rds_start_replication TO '{self.admin_user}'@'%'",
             "ALTER USER 'root'@'localhost' IDENTIFIED BY '" + self.admin_password + "'",
         ]
 
@@ -387,6 +233,17 @@ class RdsPair:
             "link_cut": self.link.cut if self.link else None,
             "promoted": self.promoted,
         }
+
+    def lag_s(self) -> float | None:
+        """What RDS publishes as ReplicaLag for the replica: seconds behind, -1 while replication
+        is not running, None when no instance replicates (both writable)."""
+        if self.promoted:
+            return None
+        st = self.replica_status()
+        if not st.get("running") or not (st.get("io_running") and st.get("sql_running")):
+            return -1.0
+        behind = st.get("seconds_behind")
+        return float(behind) if behind is not None else -1.0
 
     def healthy(self) -> tuple[bool, str]:
         up = {r: s.running() for r, s in self.servers.items()}

@@ -1,0 +1,32 @@
+"""The one factory of boto3 clients (the engine's targets and the twin both use it) and the one
+S3 listing helper. Clients are made on demand, never at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def make_client(service: str, region: str, endpoint_url: str | None = None, session: Any = None,
+                credentials: tuple[str, str] | None = None, attempts: int = 2, connect_timeout: float = 3,
+                read_timeout: float = 15, pool: int = 10) -> Any:
+    """A boto3 client with explicit retries and timeouts (every wait has a deadline)."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    session = session or boto3.session.Session()
+    kwargs: dict[str, Any] = {}
+    if credentials is not None:
+        kwargs = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]}
+    return session.client(service, region_name=region, endpoint_url=endpoint_url,
+                          config=BotoConfig(retries={"max_attempts": attempts, "mode": "standard"},
+                                            connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                            max_pool_connections=pool), **kwargs)
+
+
+def s3_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
+    """key -> ETag of every object of ``bucket`` under ``prefix`` (paginated)."""
+    out: dict[str, str] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            out[obj["Key"]] = obj["ETag"]
+    return out

@@ -1,0 +1,127 @@
+"""``drill rollback``: finish the rollback of drills that did not finish (a hard kill, a crash).
+
+Each unfinished drill's journal is read whole first (a malformed one is refused, exit 2, nothing
+appended). The guardrails are the current config's (the journal's own settings are not trusted:
+no profile, allow-list or path is taken from it); its target must be one the harness knows, and an
+account needs ``--confirm``. A drill whose lease on the target is still alive is running: it is
+not touched. Then every fault planned and not reverted is undone by the one undo loop (its state
+checked against the catalog), the drill's load generators and canary data are removed, steady
+state is checked, the runbook changes still in place are named with the command that returns
+them, and the report is rendered again.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+from drill.core.config import LoadedConfig
+from drill.core.errors import InvalidInput
+from drill.core.journal import Event, read_journal
+from drill.core.paths import REPORTS_DIR
+from drill.core.procs import signal_if
+from drill.engine.drill import Drill
+from drill.engine.failback import runbook_state
+from drill.engine.lock import alive, holder
+from drill.engine.restore import cleanup
+from drill.engine.session import held_signals
+from drill.engine.steady import wait_steady
+from drill.faults.undo import pending_from_journal, safe_write, undo_all
+from drill.targets.factory import NAMES, make_target
+
+
+def unfinished(reports: Path) -> list[Path]:
+    out = []
+    for journal in sorted(reports.glob("*/journal.jsonl")):
+        events = read_journal(journal)
+        if not any(e.event == "drill_finished" for e in events) or pending_from_journal(events):
+            out.append(journal.parent)
+    return out
+
+
+def _kill_load(events: list[Event], drill: Drill) -> None:
+    for ev in events:
+        if ev.event == "load_started":
+            for pid in ev.get("pids") or []:
+                if signal_if(int(pid), ("locust",), signal.SIGTERM):
+                    safe_write(drill.journal, None, "load_stopped", pid=pid)
+
+
+def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None) -> dict[str, Any]:
+    events = read_journal(drill_dir / "journal.jsonl")  # whole and typed before anything is appended
+    start = next((e for e in events if e.event == "drill_started"), None)
+    if start is None:
+        raise InvalidInput(f"{drill_dir}: no drill_started record: not a drill journal")
+    target_name = str(start.get("target"))
+    if target_name not in NAMES:
+        raise InvalidInput(f"{drill_dir}: target {target_name!r} is not one the harness knows ({', '.join(NAMES)})")
+    pending = pending_from_journal(events)
+    result: dict[str, Any] = {"drill": drill_dir.name, "undone": [], "failed": [], "remaining": []}
+    try:
+        target = make_target(target_name, loaded, start_sandbox=False, confirm=confirm, destructive=True)
+    except InvalidInput as exc:
+        if "no sandbox is running" not in str(exc):
+            raise
+        result.update(ok=True, detail=f"the twin is gone, and every fault it held went with it ({exc})")
+        drill = Drill.resume(loaded, drill_dir, None)
+        safe_write(drill.journal, None, "rollback_finished", ok=True, detail=result["detail"])
+        safe_write(drill.journal, None, "drill_finished", status="rolled_back")
+        drill.journal.close()
+        return result
+    lease, _ = holder(target)
+    if alive(lease) and lease is not None and lease.get("owner") == start.get("drill_id"):
+        target.close()
+        result.update(ok=True, skipped=True, detail=f"still running (its lease is alive, pid {lease.get('pid')} on "
+                                                     f"{lease.get('host')}): not touched")
+        return result
+    drill = Drill.resume(loaded, drill_dir, target)
+    with held_signals():
+        safe_write(drill.journal, None, "rollback_started", pending=[p.fault_id for p in pending])
+        _kill_load(events, drill)
+        undo = undo_all(target, drill.journal, pending, by="drill rollback")
+        result["undone"], result["failed"] = undo.undone, undo.failed
+        cleanup(drill)
+        state = wait_steady(drill, drill.deadline)
+        result["remaining"] = runbook_state(target).remaining()
+        result["steady"] = {"ok": state.ok, "problems": state.problems}
+        ok = undo.ok and (state.ok or bool(result["remaining"]))
+        safe_write(drill.journal, None, "restored", ok=ok, by="drill rollback", steady_state=result["steady"],
+                   remaining=result["remaining"])
+        safe_write(drill.journal, None, "rollback_finished", ok=ok)
+        safe_write(drill.journal, None, "drill_finished", status="rolled_back")
+        drill.journal.close()
+        drill.calls.close()
+        target.close()
+    result["ok"] = ok
+    return result
+
+
+def run_rollback(loaded: LoadedConfig, target_name: str, reports_dir: str | None, drills: list[str],
+                 confirm: str | None) -> int:
+    from drill.report.build import render
+
+    reports = Path(reports_dir) if reports_dir else REPORTS_DIR
+    dirs = [Path(d) for d in drills] if drills else unfinished(reports)
+    for d in dirs:
+        if not (d / "journal.jsonl").exists():
+            raise InvalidInput(f"{d}: no journal.jsonl here")
+        read_journal(d / "journal.jsonl")  # every journal valid before any is touched
+    if not dirs:
+        print(f"drill rollback: nothing to roll back in {reports}")
+        return 0
+    ok = True
+    for d in dirs:
+        res = rollback_drill(loaded, d, confirm)
+        ok = ok and bool(res["ok"])
+        render(d)
+        line = (f"drill rollback {d.name}: {'ok' if res['ok'] else 'FAILED'} (undone: {', '.join(res['undone']) or 'none'}"
+                + (f"; failed: {', '.join(res['failed'])}" if res["failed"] else "")
+                + (f"; {res['detail']}" if res.get("detail") else "") + ")")
+        if res.get("steady") and not res["steady"]["ok"] and not res["remaining"]:
+            line += f"; NOT in steady state: {'; '.join(res['steady']['problems'][:3])}"
+        print(line)
+        if res["remaining"]:
+            print(f"  runbook changes still in place: {'; '.join(res['remaining'])}; return them with: "
+                  f"drill failback --target {target_name}" + (f" --confirm {confirm}" if confirm else ""))
+    return 0 if ok else 1

@@ -1,0 +1,103 @@
+"""A drill's traffic: canary writers to every store and locust's users, started and stopped together."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from drill.core.errors import ActionFailed
+from drill.core.schema import ROLES
+from drill.traffic.canary import CanaryWriter, classify_aws, classify_mysql
+from drill.traffic.locust import LoadRunner, profile_env
+from drill.traffic.stores import Store, stores
+
+if TYPE_CHECKING:
+    from drill.engine.drill import Drill
+
+
+class Traffic:
+    def __init__(self, drill: Drill, role: str = "primary"):
+        self.drill = drill
+        self.stores: dict[str, Store] = stores(drill.target, drill.drill_id)
+        rate = drill.cfg.measure.canary_rate_per_s
+        region_of = lambda r: drill.cfg.side(r).region  # noqa: E731
+        self.writers = {name: CanaryWriter(name, rate, drill.journal, store.write,
+                                           classify_mysql if name == "rds" else classify_aws, role, region_of)
+                        for name, store in self.stores.items()}
+        self.load: LoadRunner | None = None
+
+    def prepare(self) -> None:
+        for store in self.stores.values():
+            store.prepare()
+
+    def start_canaries(self) -> None:
+        for w in self.writers.values():
+            w.start()
+
+    def start_load(self, max_run_s: float = 3600) -> None:
+        d = self.drill
+        albs: dict[str, list[str]] = {}
+        for role in ROLES:
+            region = d.cfg.side(role).region
+            elb = d.target.client("elbv2", region)
+            albs[region] = [lb["DNSName"] for page in elb.get_paginator("describe_load_balancers").paginate()
+                            for lb in page["LoadBalancers"]]
+        self.load = LoadRunner(d.cfg, d.dir / "load", profile_env(d.cfg, d.target.endpoints().resolver, albs),
+                               max_run_s=max_run_s)
+        self.load.start()
+        d.journal.write("load_started", durable=True, pids=[p.pid for p in self.load.procs])
+        if not self.load.wait_for_traffic(30):
+            raise ActionFailed("locust produced no requests within 30 s (see load/locust.out)")
+
+    def retarget(self, role: str) -> None:
+        for w in self.writers.values():
+            w.retarget(role)
+
+    def stop_canaries(self) -> None:
+        for w in self.writers.values():
+            w.stop()
+
+    def stop(self) -> None:
+        running = any(w.running for w in self.writers.values()) or (self.load is not None and self.load.running)
+        self.stop_canaries()
+        if self.load is not None:
+            self.load.stop()
+        if running:
+            self.drill.journal.write("traffic_stopped")
+
+
+def apply_twin_settings(drill: Drill) -> None:
+    """Where a twin stands behind the target, the replication delays of this drill's config (the
+    twin may have been started with others): network conditions only a twin has."""
+    twin = drill.target.twin
+    if twin is None:
+        return
+    sb = drill.cfg.sandbox
+    twin.set_replication("rds", delay_s=sb.rds.replication_delay_s)
+    status = twin.replication()
+    for store, conf in (("dynamodb", sb.dynamodb), ("s3", sb.s3)):
+        if "replicated_by" not in status[store]:  # a worker LocalStack stands for has no delay here
+            twin.set_replication(store, delay_s=conf.replication_delay_s)
+
+
+def warmup_s(drill: Drill) -> float:
+    """Long enough before any fault that every store's DR copy holds surviving writes."""
+    delays = [0.0]
+    if drill.target.twin is not None:
+        sb = drill.cfg.sandbox
+        delays += [sb.rds.replication_delay_s, sb.dynamodb.replication_delay_s, sb.s3.replication_delay_s]
+    return max(delays) + 3.0
+
+
+def start_traffic(drill: Drill) -> Traffic:
+    traffic = Traffic(drill)
+    traffic.prepare()
+    drill.traffic = traffic
+    traffic.start_load()
+    traffic.start_canaries()
+    lc = drill.cfg.load
+    drill.journal.write("traffic_started", users=lc.users, user_rps=lc.user_rps, workers=lc.workers,
+                        external_workers=lc.external_workers, canary_rate_per_s=drill.cfg.measure.canary_rate_per_s,
+                        stores=list(traffic.writers))
+    time.sleep(warmup_s(drill))
+    return traffic

@@ -1,0 +1,47 @@
+"""The resource ARN a recorded call acted on (from the identifying parameters the target records),
+so a test can ask whether the IAM policy grants what a drill really did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def arn_of(rec: dict[str, Any], account: str) -> str:
+    svc, op, region = rec.get("service"), rec.get("operation", ""), rec.get("region") or "us-east-1"
+    r = rec.get("resources") or {}
+    path = rec.get("path") or ""
+    if svc == "rds":
+        if "DBInstanceIdentifier" in r:
+            return f"arn:aws:rds:{region}:{account}:db:{r['DBInstanceIdentifier']}"
+        return "*"
+    if svc == "route53":
+        if "HealthCheckId" in r or "/healthcheck/" in path:
+            return f"arn:aws:route53:::healthcheck/{r.get('HealthCheckId') or path.rstrip('/').split('/')[-1]}"
+        if "HostedZoneId" in r or "/hostedzone/" in path:
+            zone = str(r.get("HostedZoneId") or path.split("/hostedzone/")[1].split("/")[0]).split("/")[-1]
+            return f"arn:aws:route53:::hostedzone/{zone}"
+        if "/change/" in path:
+            return f"arn:aws:route53:::change/{path.rstrip('/').split('/')[-1]}"
+        return "*"
+    if svc == "dynamodb" and "TableName" in r:
+        return f"arn:aws:dynamodb:{region}:{account}:table/{r['TableName']}"
+    if svc == "s3" and "Bucket" in r:
+        return f"arn:aws:s3:::{r['Bucket']}" + (f"/{r['Key']}" if "Key" in r else "")
+    if svc == "eks" and "nodegroupName" in r:
+        return f"arn:aws:eks:{region}:{account}:nodegroup/{r['clusterName']}/{r['nodegroupName']}/x"
+    if svc == "cloudwatch" and ("AlarmName" in r or "AlarmNames" in r):
+        name = r.get("AlarmName") or (r.get("AlarmNames") or ["*"])[0]
+        return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+    if svc == "secretsmanager" and "SecretId" in r:
+        return f"arn:aws:secretsmanager:{region}:{account}:secret:{r['SecretId']}-AbCdEf"
+    if svc == "cognito-idp" and "UserPoolId" in r:
+        return f"arn:aws:cognito-idp:{region}:{account}:userpool/{r['UserPoolId']}"
+    if svc == "fis":
+        kind = "experiment-template" if "Template" in op or "experimentTemplateId" in r and op != "StartExperiment" \
+            else "experiment"
+        return f"arn:aws:fis:{region}:{account}:{kind}/x"
+    if svc == "ecr" and "repositoryName" in r:
+        return f"arn:aws:ecr:{region}:{account}:repository/{r['repositoryName']}"
+    if svc == "cloudfront" and ("Id" in r or "DistributionId" in r):
+        return f"arn:aws:cloudfront::{account}:distribution/{r.get('Id') or r.get('DistributionId')}"
+    return "*"

@@ -1,0 +1,157 @@
+"""Route 53, DynamoDB, S3 and ECR as an account shows them, where moto stores but does not act.
+
+- Route 53 GetHealthCheckStatus reports what the twin's health checker observed (no observation
+  yet is a failure, not a success).
+- DynamoDB UpdateTable ReplicaUpdates (global tables version 2019.11.21) creates the replica table
+  in the other region (streams required, as AWS requires) and DescribeTable lists the Replicas;
+  every stream record fires ``stream_record`` (what the global-tables service consumes).
+- S3: every stored object fires ``s3_put`` (what CRR reacts to), with its metadata.
+- ECR: every image put fires ``ecr_image`` (what registry replication reacts to).
+- CloudFront: a cache behaviour may target an origin group (moto accepts only origins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.ecr.models import ECRBackend
+from moto.route53.responses import Route53
+from moto.s3.models import S3Backend
+
+from sandbox.events import EVENTS
+
+_health: list[Callable[[str], tuple[bool, str, str]]] = []
+
+
+def set_health_status_provider(provider: Callable[[str], tuple[bool, str, str]]) -> None:
+    """provider(health_check_id) -> (healthy, status text, checked-at ISO time)."""
+    _health[:] = [provider]
+
+
+def install() -> None:
+    original_status = Route53.get_health_check_status
+
+    def health_status(self: Route53) -> Any:
+        result = original_status(self)
+        if not _health:
+            return result
+        healthy, text, checked = _health[0](self._get_param("HealthCheckId"))
+        obs = result.result["HealthCheckObservations"][0]  # type: ignore[index]
+        obs["StatusReport"]["Status"] = text if healthy else (text if text.startswith("Failure") else f"Failure: {text}")
+        obs["StatusReport"]["CheckedTime"] = checked
+        return result
+
+    Route53.get_health_check_status = health_status  # type: ignore[method-assign]
+
+    original_put = S3Backend.put_object
+
+    def put_object(self: S3Backend, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        key = original_put(self, bucket_name, key_name, *args, **kwargs)
+        if EVENTS.s3_put:
+            EVENTS.s3_put.fire(bucket=bucket_name, key=key_name, body=key.value,
+                               meta=dict(getattr(key, "metadata", {}) or {}),
+                               content_type=getattr(key, "content_type", None))
+        return key
+
+    S3Backend.put_object = put_object  # type: ignore[method-assign]
+
+    original_add = StreamShard.add
+
+    def shard_add(self: StreamShard, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        if EVENTS.stream_record and self.items:
+            EVENTS.stream_record.fire(region=self.table.region_name, table=self.table.name,
+                                      record=self.items[-1].record)
+
+    StreamShard.add = shard_add  # type: ignore[method-assign]
+
+    original_update = DynamoHandler.update_table
+
+    def update_table(self: DynamoHandler) -> Any:
+        updates = self.body.get("ReplicaUpdates") or []
+        name = self.body["TableName"]
+        if updates:
+            table = self.dynamodb_backend.get_table(name)
+            for upd in updates:
+                if "Create" in upd:
+                    _create_replica_table(table, self.current_account, upd["Create"]["RegionName"])
+                elif "Delete" in upd:
+                    gone = upd["Delete"]["RegionName"]
+                    for t in _tables(self.current_account, name, _replicas(table)):
+                        t.drill_replicas = [r for r in _replicas(t) if r != gone]  # type: ignore[attr-defined]
+            rest = {k: v for k, v in self.body.items() if k not in ("ReplicaUpdates", "TableName")}
+            if not rest:
+                from moto.dynamodb.responses import DynamoResult
+
+                return DynamoResult(table.describe())
+        return original_update(self)
+
+    DynamoHandler.update_table = update_table  # type: ignore[method-assign]
+
+    original_describe = Table.describe
+
+    def describe(self: Table, base_key: str = "TableDescription") -> dict[str, Any]:
+        out = original_describe(self, base_key)
+        regions = _replicas(self)
+        if len(regions) > 1:
+            out[base_key]["Replicas"] = [{"RegionName": r, "ReplicaStatus": "ACTIVE"}
+                                         for r in regions if r != self.region_name]
+            out[base_key]["GlobalTableVersion"] = "2019.11.21"
+        return out
+
+    Table.describe = describe  # type: ignore[method-assign]
+
+    original_image = ECRBackend.put_image
+
+    def put_image(self: ECRBackend, repository_name: str, image_manifest: str, image_tag: str,
+                  image_manifest_mediatype: str | None = None, digest: str | None = None) -> Any:
+        image = original_image(self, repository_name, image_manifest, image_tag, image_manifest_mediatype, digest)
+        EVENTS.ecr_image.fire(region=self.region_name, repository=repository_name, tag=image_tag,
+                              manifest=image_manifest, media_type=image_manifest_mediatype)
+        return image
+
+    ECRBackend.put_image = put_image  # type: ignore[method-assign]
+
+    from moto.cloudfront.models import DistributionConfig
+
+    original_config = DistributionConfig.__init__
+
+    def distribution_config(self: DistributionConfig, config: dict[str, Any]) -> None:
+        behaviour = config.get("DefaultCacheBehavior") or {}
+        target = behaviour.get("TargetOriginId")
+        group = next((g for g in (config.get("OriginGroups") or {}).get("Items") or [] if g.get("Id") == target), None)
+        if group is not None:  # validate against its first member, then keep the group as the target
+            behaviour["TargetOriginId"] = group["Members"]["Items"][0]["OriginId"]
+        original_config(self, config)
+        if group is not None:
+            self.DefaultCacheBehavior.target_origin_id = target
+
+    DistributionConfig.__init__ = distribution_config  # type: ignore[method-assign]
+
+
+def _replicas(table: Table) -> list[str]:
+    return list(getattr(table, "drill_replicas", []))
+
+
+def _tables(account: str, name: str, regions: list[str]) -> list[Table]:
+    return [dynamodb_backends[account][r].tables[name] for r in regions if name in dynamodb_backends[account][r].tables]
+
+
+def _create_replica_table(table: Table, account_id: str, region: str) -> None:
+    if not table.stream_specification or not table.stream_specification.get("StreamEnabled"):
+        from moto.dynamodb.exceptions import MockValidationException
+
+        raise MockValidationException("Table must have streams enabled with NEW_AND_OLD_IMAGES to add a replica")
+    backend = dynamodb_backends[account_id][region]
+    if table.name not in backend.tables:
+        backend.create_table(table.name, schema=table.schema, throughput=table.throughput, attr=table.attr,
+                             global_indexes=None, indexes=None, streams=dict(table.stream_specification),
+                             billing_mode=table.billing_mode or "PAY_PER_REQUEST", sse_specification=None,
+                             tags=[], deletion_protection_enabled=None, warm_throughput=None)
+    regions = sorted(set(_replicas(table)) | {table.region_name, region})
+    for t in _tables(account_id, table.name, regions):
+        t.drill_replicas = regions  # type: ignore[attr-defined]

@@ -1,0 +1,2 @@
+"""The RDS data plane: a MariaDB primary and a cross-region replica with real binlog replication
+(``mysql``) through a link that plays the network between the regions (``link``)."""
