@@ -66,7 +66,14 @@ def run_drill_cli(*args: str, env: dict[str, str] | None = None, timeout: float 
 
 @pytest.fixture(scope="session")
 def sandbox_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A twin for this test session, in its own private runtime dir (never the user's own one)."""
+    """A twin for this test session, in its own private runtime dir (never the user's own one).
+    DRILL_TEST_RUNTIME_DIR names a twin already running to reuse instead (and leave running): it
+    saves the start-up while writing tests."""
+    reuse = os.environ.get("DRILL_TEST_RUNTIME_DIR")
+    if reuse:
+        os.environ["DRILL_RUNTIME_DIR"] = reuse
+        yield {"DRILL_RUNTIME_DIR": reuse}
+        return
     base = tmp_path_factory.mktemp("twin")
     base.chmod(0o700)
     rundir = base / "run"

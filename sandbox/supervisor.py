@@ -379,7 +379,8 @@ class Supervisor:
         deadline = time.monotonic() + 60
         while not ready.exists():
             if self.dataplane.poll() is not None:
-                raise RuntimeError("data plane exited: " + (self.rundir / "dataplane.out").read_text()[-300:])
+                lines = (self.rundir / "dataplane.out").read_text(errors="replace").strip().splitlines()
+                raise RuntimeError("data plane exited: " + (lines[-1] if lines else "no output"))
             if time.monotonic() > deadline:
                 raise TimeoutError("data plane not ready within 60 s")
             time.sleep(0.05)

@@ -1,39 +1,141 @@
-"""Test helpers; the sandbox fixtures live in the root conftest.py (shared with the features)."""
+"""Helpers of the tests that drive the CLI against a twin.
+
+The twin of the session (``sandbox_env``) is started by the root conftest.py, shared with the
+features; ``twin`` is its control client (the twin-only knobs), ``account`` what ``drill sandbox
+env`` gives, which is only what an account would (endpoint, credentials, kubeconfig, resolver).
+``world`` reads the account-level state a drill must leave as it found it, through boto3 alone.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
-from botocore.client import BaseClient
+import yaml
 
-from conftest import run_drill_cli as drill  # noqa: F401 - re-exported for the tests
+from conftest import REPO, loaded_config
+from conftest import run_drill_cli as drill
+from drill.core.journal import iter_journal
 
-__all__ = ["drill"]
+__all__ = ["drill", "REPO"]
+CFG = loaded_config().config
+
+
+def sandbox_sets() -> list[str]:
+    """The sandbox profile's short clocks as ``--set`` arguments (for --target aws against the twin)."""
+    values = yaml.safe_load((REPO / "config" / "profiles" / "sandbox.yaml").read_text()) or {}
+    out: list[str] = []
+    for key, value in values.items():
+        out += ["--set", f"{key}={value}"]
+    return out
+
+
+def account_env(runtime_env: dict[str, str]) -> dict[str, str]:
+    """``eval $(drill sandbox env)``: only what an account gives a drill."""
+    res = drill("sandbox", "env", env=runtime_env, check=True)
+    env = dict(runtime_env)
+    for line in res.stdout.splitlines():
+        assert line.startswith("export "), line
+        key, _, value = line[len("export "):].partition("=")
+        env[key] = value
+    assert set(env) - set(runtime_env) <= {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                            "AWS_DEFAULT_REGION", "KUBECONFIG", "DRILL_RESOLVER",
+                                            "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE"}, env
+    return env
 
 
 @pytest.fixture(scope="session")
-def sandbox(sandbox_env: dict[str, str]) -> dict[str, Any]:
-    res = drill("sandbox", "status", "--json", env=sandbox_env, check=True)
-    state: dict[str, Any] = json.loads(res.stdout)
-    return state
+def twin(sandbox_env: dict[str, str]) -> Any:
+    from sandbox.client import attach
+
+    t = attach()
+    assert t is not None, "the session's twin is not running"
+    return t
+
+
+@pytest.fixture(scope="session")
+def account(sandbox_env: dict[str, str]) -> dict[str, str]:
+    return account_env(sandbox_env)
+
+
+def client(env: dict[str, str], service: str, region: str | None = None) -> Any:
+    return boto3.client(service, region_name=region or env["AWS_DEFAULT_REGION"], endpoint_url=env["AWS_ENDPOINT_URL"],
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
+def world(env: dict[str, str], cfg: Any = CFG) -> dict[str, Any]:
+    """What a drill must leave as it found it: the Route 53 records, each database's role and the
+    node groups' scaling, read through the AWS API as on an account."""
+    r53 = client(env, "route53", "us-east-1")
+    zone = next(z for z in r53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == cfg.route53.zone)
+    records = []
+    for page in r53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"]):
+        for rr in page["ResourceRecordSets"]:
+            if rr["Type"] in ("A", "CNAME", "AAAA"):
+                records.append(json.dumps(rr, sort_keys=True, default=str))
+    dbs = {}
+    for role in ("primary", "dr"):
+        side = cfg.side(role)
+        inst = client(env, "rds", side.region).describe_db_instances(DBInstanceIdentifier=side.db.id)["DBInstances"][0]
+        dbs[role] = {"status": inst["DBInstanceStatus"], "source": inst.get("ReadReplicaSourceDBInstanceIdentifier"),
+                     "replicas": sorted(inst.get("ReadReplicaDBInstanceIdentifiers", [])),
+                     "class": inst["DBInstanceClass"], "multi_az": inst["MultiAZ"],
+                     "retention": inst["BackupRetentionPeriod"]}
+    groups = {}
+    for role in ("primary", "dr"):
+        cl = cfg.side(role).cluster
+        ng = client(env, "eks", cfg.side(role).region).describe_nodegroup(clusterName=cl.cluster,
+                                                                           nodegroupName=cl.node_group)
+        groups[role] = ng["nodegroup"]["scalingConfig"]
+    return {"records": sorted(records), "databases": dbs, "node_groups": groups}
+
+
+def events_of(drill_dir: Path) -> list[Any]:
+    return list(iter_journal(drill_dir / "journal.jsonl"))
+
+
+def only_drill(reports: Path) -> Path:
+    dirs = [d for d in reports.iterdir() if d.is_dir() and (d / "journal.jsonl").exists()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def start_drill(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "drill", *args], cwd=REPO, env=dict(os.environ, **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def wait_journal(reports: Path, proc: subprocess.Popen[str], until: Callable[[Any], bool], what: str,
+                 timeout: float = 180) -> Path:
+    """Wait until an event of the drill's journal satisfies ``until``; returns the drill's folder."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for journal in reports.glob("*/journal.jsonl"):
+            try:
+                if any(until(e) for e in iter_journal(journal)):
+                    return journal.parent
+            except Exception:  # a line being written
+                pass
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"the drill ended before {what}: {out[-3000:]}")
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
-def as_aws(sandbox: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
-    """AWS credentials and endpoint pointing at the twin; yields the list of calls made."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox["aws_endpoint"])
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    calls: list[tuple[str, str]] = []
-    original = BaseClient._make_api_call
-
-    def record(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        calls.append((self.meta.service_model.service_name, operation_name))
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", record)
-    yield calls
+def steady(twin: Any, account: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The twin reset to steady state before the test; yields the world as found."""
+    res = twin.reset()
+    assert res["healthy"], res
+    yield world(account)

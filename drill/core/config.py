@@ -45,6 +45,23 @@ class LoadedConfig:
         """Whether a profile or --set changed ``key`` or anything under it."""
         return any(k == key or k.startswith(key + ".") for k in self.overrides)
 
+    def command(self, verb: str, target: str, confirm: str | None = None) -> str:
+        """The command line that runs ``verb`` with this same config (file, profile, --set values)."""
+        import shlex
+
+        parts = ["drill", verb, "--target", target]
+        if self.path.resolve() != DEFAULT_CONFIG.resolve():
+            parts += ["--config", str(self.path)]
+        if self.profile is None:
+            parts.append("--no-profile")
+        elif self.profile != target:
+            parts += ["--profile", self.profile]
+        for item in self.set_args:
+            parts += ["--set", item]
+        if confirm:
+            parts += ["--confirm", confirm]
+        return shlex.join(parts)
+
     def applied(self) -> dict[str, Any]:
         """What every output states: source file, profile and each overridden value."""
         return {"config": str(self.path), "profile": self.profile, "overrides": self.overrides}
@@ -160,6 +177,8 @@ def _read_yaml(path: Path) -> Any:
         raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise InvalidInput(f"{path}: nested too deeply to be a config") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

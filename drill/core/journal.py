@@ -129,13 +129,15 @@ class Journal:
             if at is not None:  # an observation timestamped by its source (e.g. a request log)
                 mono, t = mono - (t - at), at
             rec = {"seq": self._seq, "ts": iso(t), "t": round(t, 6), "mono": round(mono, 6), "event": event}
-            rec.update(self.redactor.scrub_obj(data))
-            line = self.redactor.scrub(json.dumps(rec, ensure_ascii=False, default=str)) + "\n"
-            if self._size + len(line) > self.rotate_bytes and self._size:
+            # redacted as values, before serialising (a secret with a quote would break the JSON)
+            rec.update(self.redactor.scrub_obj(json.loads(json.dumps(data, default=str))))
+            line = json.dumps(rec, ensure_ascii=False) + "\n"
+            size = len(line.encode())
+            if self._size + size > self.rotate_bytes and self._size:
                 self._rotate()
             self._fh.write(line)
             self._fh.flush()
-            self._size += len(line.encode())
+            self._size += size
             if durable:
                 os.fsync(self._fh.fileno())
         return rec
@@ -195,7 +197,7 @@ def _parse(part: Path, lineno: int, line: str) -> Event:
         raise InvalidInput(f"{where}: empty line in a journal")
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidInput(f"{where}: not a JSON record") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{where}: a record must be a JSON object")

@@ -66,8 +66,9 @@ class StoreLoss:
     def problems(self, budget_s: float | None) -> list[str]:
         """Why this store's verdict fails (empty: met)."""
         out = []
-        if self.acked == 0:
-            out.append("no acknowledged write: nothing was measured")
+        if self.acked - self.after_fault == 0:
+            out.append("no write acknowledged before the fault: nothing was measured"
+                       if self.acked else "no acknowledged write: nothing was measured")
         if self.unbounded:
             out.append(f"unbounded: {self.lost} acknowledged writes lost and no write older than the oldest "
                        "lost one survived")

@@ -42,7 +42,10 @@ class Redactor:
             for v in self._values:
                 if len(v) < MIN_FREE_TEXT:
                     continue
-                forms |= {v, json.dumps(v, ensure_ascii=False)[1:-1], json.dumps(v)[1:-1], repr(v)[1:-1]}
+                backslashed = v.replace("\\", "\\\\")
+                forms |= {v, json.dumps(v, ensure_ascii=False)[1:-1], json.dumps(v)[1:-1], repr(v)[1:-1],
+                          backslashed.replace("'", "\\'"), backslashed.replace('"', '\\"'),
+                          v.encode("unicode_escape").decode("ascii")}
             alternatives = sorted(forms, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in alternatives)) if alternatives else None
 

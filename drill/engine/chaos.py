@@ -45,7 +45,7 @@ def run_fault(loaded: LoadedConfig, target_name: str, name: str, params: dict[st
         raise InvalidInput(f"fault {name}: not available on {target_name}: {why} (drill fault --list)")
     drill = Drill(loaded, target_name, f"fault-{name}", Path(reports_dir) if reports_dir else REPORTS_DIR,
                   target=target)
-    session = Session(drill, watch=False)
+    session = Session(drill, watch=False, confirm=confirm)
     try:
         with session:
             inject(drill, name, **params)

@@ -25,7 +25,7 @@ def run_failback(loaded: LoadedConfig, target_name: str, reports_dir: str | None
         target.close()
         return 0
     drill = Drill(loaded, target_name, "failback", Path(reports_dir) if reports_dir else REPORTS_DIR, target=target)
-    session = Session(drill, watch=False)
+    session = Session(drill, watch=False, confirm=confirm)
     ok = False
     try:
         with session:

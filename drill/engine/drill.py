@@ -55,6 +55,7 @@ class Drill:
         """A new drill; or, with ``resume``, the drill of that folder, its journal appended to."""
         self.loaded = loaded
         self.cfg = loaded.config
+        self.halted = False  # a signal or a stop condition ended it: restore takes no runbook action
         self.policy = loaded.policy_values()
         self.cadence = cadence
         self.drill_id = resume.name if resume is not None else (drill_id or new_drill_id(cadence))

@@ -2,7 +2,8 @@
 conditional puts (``If-None-Match: *`` to take a free lease, ``If-Match: <etag>`` to renew or take
 over an expired one). It names its owner (drill id, host, pid) and an expiry that the running
 drill renews every third of the lease; a drill killed hard stops renewing and the lease expires.
-"Alive" means unexpired: ``drill rollback`` never touches a drill whose lease is alive.
+"Alive" means unexpired, and on the host that wrote it, its pid still a drill: ``drill rollback``
+never touches a drill whose lease is alive.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from drill.core.errors import InvalidInput
 from drill.core.journal import Journal
+from drill.core.procs import cmdline, pid_alive
 from drill.targets.base import Target
 
 
@@ -40,7 +42,14 @@ def holder(target: Target) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def alive(lease: dict[str, Any] | None) -> bool:
-    return bool(lease) and float(lease.get("expires_at", 0)) > time.time()  # type: ignore[union-attr]
+    """Unexpired, and not held by a process of this host that is gone (a lease names its host and
+    pid: on the host that wrote it, a dead pid proves it stale before it expires)."""
+    if not lease or float(lease.get("expires_at", 0)) <= time.time():
+        return False
+    if lease.get("host") == socket.gethostname():
+        pid = int(lease.get("pid") or 0)
+        return pid > 1 and pid_alive(pid) and any("drill" in a or "pytest" in a for a in cmdline(pid))
+    return True
 
 
 class Lease:

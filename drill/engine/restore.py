@@ -1,7 +1,10 @@
 """A drill's restore, after each scenario and whatever ended it: traffic stopped, faults undone (the
 one undo loop), the policy's failback run if any runbook change is still in place (on every
 target: the twin is returned the way an account is), the drill's own data removed (canary rows,
-items and objects, the test user), and steady state checked."""
+items and objects, the test user), and steady state checked.
+
+A drill halted by a signal or a stop condition undoes its faults but takes no further runbook
+action: the changes left in place are named with the one command that returns them."""
 
 from __future__ import annotations
 
@@ -36,14 +39,20 @@ def restore(drill: Drill) -> dict[str, Any]:
     undo = drill.faults.revert_all()
     detail: dict[str, Any] = {"faults_reverted": undo.undone, "faults_failed": undo.failed}
     remaining = runbook_state(drill.target).remaining()
-    if remaining:
+    if remaining and drill.halted:
+        detail["left"] = remaining  # interrupted or stopped: no further runbook action; the exit line names it
+    elif remaining:
         detail["returned"] = remaining
         fail_back(drill, stabilize=False)
     drill.traffic = None
     detail["removed"] = cleanup(drill)
-    state = wait_steady(drill, drill.deadline)
-    detail["steady_state"] = {"ok": state.ok, "problems": state.problems}
-    ok = undo.ok and state.ok
+    if "left" in detail:  # not steady by construction: the primary region does not serve yet
+        detail["steady_state"] = {"ok": False, "problems": [f"runbook changes left: {'; '.join(detail['left'])}"]}
+        ok = undo.ok
+    else:
+        state = wait_steady(drill, drill.deadline)
+        detail["steady_state"] = {"ok": state.ok, "problems": state.problems}
+        ok = undo.ok and state.ok
     drill.journal.write("restored", ok=ok, **detail)
     drill.marks.clear()
     return {"ok": ok, **detail}

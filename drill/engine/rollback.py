@@ -123,5 +123,5 @@ def run_rollback(loaded: LoadedConfig, target_name: str, reports_dir: str | None
         print(line)
         if res["remaining"]:
             print(f"  runbook changes still in place: {'; '.join(res['remaining'])}; return them with: "
-                  f"drill failback --target {target_name}" + (f" --confirm {confirm}" if confirm else ""))
+                  + loaded.command("failback", target_name, confirm))
     return 0 if ok else 1

@@ -105,7 +105,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     plugin = DrillRunPlugin(drill, allowed)
     args = ["-q", "--no-header", "-o", "console_output_style=classic", f"--junitxml={drill.dir / 'junit.xml'}",
             f"--cucumberjson={drill.dir / 'cucumber.json'}", *pytest_args(cadence, select)]
-    session = Session(drill, progress=Progress(drill))
+    session = Session(drill, progress=Progress(drill), confirm=confirm)
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
     try:
         with session, drill_config_env(loaded):
@@ -136,7 +136,7 @@ def print_summary(drill: Drill, result: dict[str, Any], elapsed: float, reports:
     for line in result.get("summary_lines", []):
         print(f"  {line}", file=out)
     if remaining:
-        cmd = f"drill failback --target {target}" + (f" --confirm {confirm}" if confirm else "")
+        cmd = drill.loaded.command("failback", target, confirm)
         print(f"  runbook changes still in place: {'; '.join(remaining)}; return them with: {cmd}", file=out)
     print(f"  files: {drill.dir}/{{report.md,result.json,junit.xml,cucumber.json,journal.jsonl}}; "
           f"all drills: {reports / 'index.html'}", file=out)

@@ -39,8 +39,10 @@ def held_signals(received: list[int] | None = None) -> Iterator[None]:
 
 
 class Session:
-    def __init__(self, drill: Drill, progress: Any = None, watch: bool = True, lock: bool = True):
+    def __init__(self, drill: Drill, progress: Any = None, watch: bool = True, lock: bool = True,
+                 confirm: str | None = None):
         self.drill = drill
+        self.confirm = confirm  # repeated in the command that returns runbook changes left in place
         self.progress = progress
         self.watchdog = Watchdog(drill) if watch else None
         self.lease = Lease(drill.target, drill.journal, drill.drill_id) if lock else None
@@ -49,8 +51,13 @@ class Session:
         self.remaining: list[str] = []  # runbook changes still in place after the restore
         self._previous: dict[int, Any] = {}
 
+    def command(self) -> str:
+        """The one command that returns the runbook changes left in place."""
+        return self.drill.loaded.command("failback", self.drill.target.name, self.confirm)
+
     def _interrupt(self, signum: int, frame: FrameType | None) -> None:
         self.signalled.append(signum)
+        self.drill.halted = True
         raise KeyboardInterrupt(f"signal {signum}")
 
     def __enter__(self) -> Session:
@@ -82,6 +89,8 @@ class Session:
                     self.watchdog.stop()
                 if self.progress is not None:
                     self.progress.stop()
+                if self.stopped_by or isinstance(exc, KeyboardInterrupt):
+                    self.drill.halted = True
                 if self.drill.faults.active or "fault" in self.drill.marks or self.drill.traffic is not None:
                     try:
                         self.restore_result = restore(self.drill)
@@ -91,7 +100,8 @@ class Session:
                 with contextlib.suppress(Exception):
                     self.remaining = runbook_state(self.drill.target).remaining()
                 if self.remaining:
-                    self.drill.journal.write("runbook_left", durable=True, remaining=self.remaining)
+                    self.drill.journal.write("runbook_left", durable=True, remaining=self.remaining,
+                                             command=self.command())
             finally:
                 try:
                     if self.lease is not None:

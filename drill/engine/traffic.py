@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from drill.core.errors import ActionFailed
 from drill.core.schema import ROLES
+from drill.core.waits import wait_until
 from drill.traffic.canary import CanaryWriter, classify_aws, classify_mysql
 from drill.traffic.locust import LoadRunner, profile_env
 from drill.traffic.stores import Store, stores
@@ -80,13 +81,31 @@ def apply_twin_settings(drill: Drill) -> None:
             twin.set_replication(store, delay_s=conf.replication_delay_s)
 
 
-def warmup_s(drill: Drill) -> float:
-    """Long enough before any fault that every store's DR copy holds surviving writes."""
-    delays = [0.0]
-    if drill.target.twin is not None:
-        sb = drill.cfg.sandbox
-        delays += [sb.rds.replication_delay_s, sb.dynamodb.replication_delay_s, sb.s3.replication_delay_s]
-    return max(delays) + 3.0
+MIN_HISTORY_S = 3.0  # steady writes before any fault, at least
+
+
+def wait_replicated(drill: Drill, traffic: Traffic) -> float:
+    """Before any fault, every store's DR copy must hold a canary write of this drill: replication
+    seen end to end, whatever its delay, so a loss window has a surviving write to start from.
+    Returns how long it took (the replication delay as observed, journaled)."""
+    started = time.monotonic()
+    pending = set(traffic.stores)
+
+    def replicated() -> bool:
+        for name in list(pending):
+            if traffic.stores[name].surviving("dr"):
+                pending.discard(name)
+        return not pending
+
+    try:
+        wait_until(replicated, drill.cfg.measure.action_deadline_s, "a canary write of every store in DR",
+                   drill.interval)
+    except ActionFailed as exc:
+        raise ActionFailed(f"{exc} (still none in DR: {', '.join(sorted(pending))}): replication is not "
+                           "delivering, the drill cannot measure data loss") from None
+    took = time.monotonic() - started
+    time.sleep(max(0.0, MIN_HISTORY_S - took))
+    return took
 
 
 def start_traffic(drill: Drill) -> Traffic:
@@ -99,5 +118,6 @@ def start_traffic(drill: Drill) -> Traffic:
     drill.journal.write("traffic_started", users=lc.users, user_rps=lc.user_rps, workers=lc.workers,
                         external_workers=lc.external_workers, canary_rate_per_s=drill.cfg.measure.canary_rate_per_s,
                         stores=list(traffic.writers))
-    time.sleep(warmup_s(drill))
+    took = wait_replicated(drill, traffic)
+    drill.journal.write("canaries_replicated", after_s=round(took, 3))
     return traffic

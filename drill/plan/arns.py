@@ -9,19 +9,18 @@ from typing import Any
 def arn_of(rec: dict[str, Any], account: str) -> str:
     svc, op, region = rec.get("service"), rec.get("operation", ""), rec.get("region") or "us-east-1"
     r = rec.get("resources") or {}
-    path = rec.get("path") or ""
     if svc == "rds":
         if "DBInstanceIdentifier" in r:
             return f"arn:aws:rds:{region}:{account}:db:{r['DBInstanceIdentifier']}"
         return "*"
     if svc == "route53":
-        if "HealthCheckId" in r or "/healthcheck/" in path:
-            return f"arn:aws:route53:::healthcheck/{r.get('HealthCheckId') or path.rstrip('/').split('/')[-1]}"
-        if "HostedZoneId" in r or "/hostedzone/" in path:
-            zone = str(r.get("HostedZoneId") or path.split("/hostedzone/")[1].split("/")[0]).split("/")[-1]
-            return f"arn:aws:route53:::hostedzone/{zone}"
-        if "/change/" in path:
-            return f"arn:aws:route53:::change/{path.rstrip('/').split('/')[-1]}"
+        if "HealthCheckId" in r:
+            return f"arn:aws:route53:::healthcheck/{r['HealthCheckId']}"
+        zone = r.get("HostedZoneId") or (r.get("Id") if op == "GetHostedZone" else None)
+        if zone:
+            return f"arn:aws:route53:::hostedzone/{str(zone).split('/')[-1]}"
+        if op == "GetChange" and "Id" in r:
+            return f"arn:aws:route53:::change/{str(r['Id']).split('/')[-1]}"
         return "*"
     if svc == "dynamodb" and "TableName" in r:
         return f"arn:aws:dynamodb:{region}:{account}:table/{r['TableName']}"
@@ -29,8 +28,8 @@ def arn_of(rec: dict[str, Any], account: str) -> str:
         return f"arn:aws:s3:::{r['Bucket']}" + (f"/{r['Key']}" if "Key" in r else "")
     if svc == "eks" and "nodegroupName" in r:
         return f"arn:aws:eks:{region}:{account}:nodegroup/{r['clusterName']}/{r['nodegroupName']}/x"
-    if svc == "cloudwatch" and ("AlarmName" in r or "AlarmNames" in r):
-        name = r.get("AlarmName") or (r.get("AlarmNames") or ["*"])[0]
+    if svc == "cloudwatch" and ("AlarmName" in r or "AlarmNames" in r or "AlarmNamePrefix" in r):
+        name = r.get("AlarmName") or (r.get("AlarmNames") or [None])[0] or f"{r['AlarmNamePrefix']}*"
         return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
     if svc == "secretsmanager" and "SecretId" in r:
         return f"arn:aws:secretsmanager:{region}:{account}:secret:{r['SecretId']}-AbCdEf"
@@ -40,6 +39,8 @@ def arn_of(rec: dict[str, Any], account: str) -> str:
         kind = "experiment-template" if "Template" in op or "experimentTemplateId" in r and op != "StartExperiment" \
             else "experiment"
         return f"arn:aws:fis:{region}:{account}:{kind}/x"
+    if svc == "sns" and "TopicArn" in r:
+        return str(r["TopicArn"])
     if svc == "ecr" and "repositoryName" in r:
         return f"arn:aws:ecr:{region}:{account}:repository/{r['repositoryName']}"
     if svc == "cloudfront" and ("Id" in r or "DistributionId" in r):

@@ -23,6 +23,7 @@ from drill.core.config import LoadedConfig
 from drill.core.errors import InvalidInput
 from drill.core.paths import REPO_ROOT, SCENARIOS_DIR
 from drill.faults.registry import get as get_fault
+from drill.plan import library
 from drill.plan.registry import STEPS
 from drill.targets.base import Target
 
@@ -131,7 +132,8 @@ def build(loaded: LoadedConfig, cadence: str, target_name: str, capabilities: fr
     ctx = resolve(loaded, target)
     scenarios = scenarios if scenarios is not None else collect(loaded, cadence, select)
     plan: dict[str, Any] = {"target": target_name, "cadence": cadence, "account": ctx.account, "select": select,
-                            "scenarios": [], "unavailable": []}
+                            "scenarios": [], "unavailable": [],
+                            "session": [c.as_dict() for c in library.session(ctx)]}
     for sc in scenarios:
         entry: dict[str, Any] = {"feature": sc.feature, "scenario": sc.name, "nodeid": sc.nodeid,
                                  "tags": sorted(sc.tags), "destructive": cfg.aws.destructive_tag in sc.tags,
@@ -155,7 +157,7 @@ def build(loaded: LoadedConfig, cadence: str, target_name: str, capabilities: fr
 
 
 def all_calls(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for sc in plan["scenarios"] for st in sc["steps"] for c in st["calls"]]
+    return [c for sc in plan["scenarios"] for st in sc["steps"] for c in st["calls"]] + list(plan.get("session", []))
 
 
 def features_dir(loaded: LoadedConfig) -> Path:

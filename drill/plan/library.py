@@ -76,6 +76,8 @@ def alert(c: Ctx) -> list[Call]:
     return [aws("cloudwatch", "DescribeAlarms", GLOBAL, c.alarm(GLOBAL, ha.name + "*")),
             aws("cloudwatch", "DescribeAlarmHistory", GLOBAL, c.alarm(GLOBAL, ha.name + "*")),
             aws("cloudwatch", "GetMetricStatistics", GLOBAL, "*", note="AWS/SNS NumberOfNotificationsDelivered"),
+            aws("sns", "ListSubscriptionsByTopic", GLOBAL, f"arn:aws:sns:{GLOBAL}:{c.account}:{ha.topic}",
+                note="the alarm topic's confirmed subscriptions"),
             other("slack", "web api", "conversations.list / conversations.history",
                   [c.cfg.route53.health_check.alert_channel], note="where a token is configured")]
 
@@ -187,6 +189,7 @@ def compare(c: Ctx) -> list[Call]:
     for role in ("primary", "dr"):
         r = c.region(role)
         out += [aws("dynamodb", "Scan", r, c.tables(role)), aws("s3", "ListObjectsV2", r, c.buckets(role)),
+                aws("dynamodb", "DescribeTable", r, c.tables(role), note="its global-table replicas"),
                 aws("ecr", "DescribeImages", r, f"arn:aws:ecr:{r}:{c.account}:repository/*"),
                 aws("secretsmanager", "GetSecretValue", r, f"arn:aws:secretsmanager:{r}:{c.account}:secret:*",
                     note="hashed, never printed"),
@@ -202,3 +205,26 @@ def cloudfront(c: Ctx) -> list[Call]:
 
 def health_settings(c: Ctx) -> list[Call]:
     return _zone(c) + _health(c) + _lbs(c) + [aws("route53", "GetHealthCheck", GLOBAL, "arn:aws:route53:::healthcheck/*")]
+
+
+def session(c: Ctx) -> list[Call]:
+    """Around every drill, whatever its scenarios: who the account is, the lock, the stop
+    conditions, and the restore at the end (the runbook's state read; the policy's failback where
+    runbook changes remain, as `drill failback` does)."""
+    cfg = c.cfg
+    bucket = cfg.lock.bucket or cfg.side("primary").buckets[0]
+    lock = f"arn:aws:s3:::{bucket}/{cfg.lock.key}"
+    out = [aws("sts", "GetCallerIdentity", GLOBAL, "*", note="the account, before any other call"),
+           aws("s3", "GetObject", c.region("primary"), lock, note="the drill lock: who holds it"),
+           aws("s3", "PutObject", c.region("primary"), lock, True, "the drill lock: taken, renewed (conditional)"),
+           aws("s3", "DeleteObject", c.region("primary"), lock, True, "the drill lock: released")]
+    out += _lbs(c)
+    if cfg.stop.alarms:
+        out += [aws("cloudwatch", "DescribeAlarms", c.region(r), tuple(c.alarm(c.region(r), a) for a in cfg.stop.alarms),
+                    note="stop conditions") for r in ("primary", "dr")]
+    out += _zone(c) + [aws("rds", "DescribeDBInstances", c.region(r), c.db(r), note="runbook state")
+                       for r in ("primary", "dr")]
+    out += [aws("eks", "DescribeNodegroup", c.region("dr"), c.nodegroup("dr"), note="runbook state")]
+    out += [aws("s3", "GetBucketReplication", c.region(r), c.buckets(r), note="runbook state: replication rules")
+            for r in ("primary", "dr")]
+    return out + steady(c) + failback(c)

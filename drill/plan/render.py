@@ -8,6 +8,12 @@ from typing import Any
 from drill.plan.catalogue import all_calls
 
 
+def _call_line(c: dict[str, Any]) -> str:
+    mark = "CHANGE" if c["mutating"] else ("read  " if c["kind"] == "aws" else "call  ")
+    where = f"{c['service']}:{c['operation']}" if c["kind"] == "aws" else f"{c['kind']} {c['service']}: {c['operation']}"
+    return f"    {mark} {where} [{c['region']}] {', '.join(c['resources'])}" + (f"  ({c['note']})" if c["note"] else "")
+
+
 def render(plan: dict[str, Any]) -> str:
     lines = [f"drill plan: {plan['cadence']} on {plan['target']} (account {plan['account']})"
              + (f", -k {plan['select']!r}" if plan.get("select") else "") + "; nothing below has been done"]
@@ -22,11 +28,12 @@ def render(plan: dict[str, Any]) -> str:
                     f" (undo recorded before it starts; heals itself: {st['heals']})"
                 lines.append(f"    fault {st['fault']}{' [twin-only]' if st.get('twin_only') else ''}{extra}")
             for c in st["calls"]:
-                mark = "CHANGE" if c["mutating"] else ("read  " if c["kind"] == "aws" else "call  ")
-                where = f"{c['service']}:{c['operation']}" if c["kind"] == "aws" else \
-                    f"{c['kind']} {c['service']}: {c['operation']}"
-                lines.append(f"    {mark} {where} [{c['region']}] {', '.join(c['resources'])}"
-                             + (f"  ({c['note']})" if c["note"] else ""))
+                lines.append(_call_line(c))
+    lines.append("")
+    lines.append("Around every drill (account check, lock, stop conditions, restore; failback only where runbook "
+                 "changes remain):")
+    for c in plan.get("session", []):
+        lines.append(_call_line(c))
     changes = sum(1 for c in all_calls(plan) if c["mutating"])
     lines.append("")
     lines.append(f"{len(plan['scenarios'])} scenarios, {changes} changing calls planned"

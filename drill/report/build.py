@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from drill.core.errors import InvalidInput
 from drill.core.journal import iter_journal
 from drill.report.html import render_html, render_index
 from drill.report.markdown import render_markdown
@@ -14,7 +15,12 @@ from drill.report.result import build
 
 
 def render(drill_dir: Path, lang: str = "en") -> dict[str, Any]:
-    result = build(iter_journal(drill_dir / "journal.jsonl"))
+    try:
+        result = build(iter_journal(drill_dir / "journal.jsonl"))
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        # the typed reading checks each record's shape; fields only the report reads are checked here
+        raise InvalidInput(f"{drill_dir / 'journal.jsonl'}: a record's fields have the wrong shape "
+                           f"({type(exc).__name__}: {str(exc)[:120]})") from None
     data = result.to_dict()
     (drill_dir / "result.json").write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     (drill_dir / "report.md").write_text(render_markdown(result))

@@ -64,7 +64,7 @@ def render_markdown(r: DrillResult) -> str:
             for f in r.faults]
     out += ["", f"Rollback restored steady state: {r.restored}"]
     if r.runbook_left:
-        out.append(f"Runbook changes still in place: {'; '.join(r.runbook_left)} (`drill failback` returns them)")
+        out.append(f"Runbook changes still in place: {'; '.join(r.runbook_left)} (`{r.runbook_command}` returns them)")
     out += ["", "## Communication", "", "| at | stage | who | channel | message | after |", "|---|---|---|---|---|---|"]
     out += [f"| {m['at']} | {m['stage']} | {m['who']} | {m['channel']} | {m['text']} | {fmt(m['after_s'])}"
             f"{' (late)' if m['late'] else ''} |" for m in r.notifications]

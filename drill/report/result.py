@@ -42,6 +42,7 @@ class DrillResult:
     faults: list[dict[str, Any]] = field(default_factory=list)
     restored: bool | None = None
     runbook_left: list[str] = field(default_factory=list)
+    runbook_command: str = ""
     traffic: list[dict[str, Any]] = field(default_factory=list)
     requests: dict[str, Any] = field(default_factory=dict)
     markers: list[dict[str, Any]] = field(default_factory=list)
@@ -104,6 +105,7 @@ def build(events: Iterable[Event]) -> DrillResult:
             restored.append(bool(e.get("ok")))
         elif kind == "runbook_left":
             r.runbook_left = list(e.get("remaining") or [])
+            r.runbook_command = str(e.get("command") or "drill failback")
         elif kind == "traffic_series":
             r.traffic = e.get("buckets") or []
         elif kind == "requests_summary":

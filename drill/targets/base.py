@@ -32,7 +32,7 @@ RESOURCE_KEYS = ("DBInstanceIdentifier", "SourceDBInstanceIdentifier", "HostedZo
                  "TableName", "Bucket", "Key", "CopySource", "clusterName", "nodegroupName", "AlarmName", "AlarmNames",
                  "SecretId", "repositoryName", "UserPoolId", "ClientId", "TopicArn", "VpcId", "SubnetId",
                  "NetworkAclId", "AssociationId", "experimentTemplateId", "id", "Names", "LoadBalancerArns",
-                 "Namespace", "MetricName", "FunctionName", "DBSnapshotIdentifier", "FinalDBSnapshotIdentifier",
+                 "Namespace", "MetricName", "AlarmNamePrefix", "FunctionName", "DBSnapshotIdentifier", "FinalDBSnapshotIdentifier",
                  "DistributionId", "registryId", "Username")
 
 
@@ -80,7 +80,8 @@ class Target:
         ``own_record``: the caller journals each call itself (the canaries: one record per write)."""
         client = make_client(service, region, self.endpoint_url(), session=self.session(), attempts=attempts,
                              connect_timeout=min(3.0, read_timeout), read_timeout=read_timeout, pool=20)
-        client.meta.events.register("before-call", self._guard if own_record else self._before_call)
+        # before-parameter-build: the caller's own parameters, before anything is serialised or sent
+        client.meta.events.register("before-parameter-build", self._guard if own_record else self._before_call)
         return client
 
     def _guard(self, model: Any, **_: Any) -> None:
@@ -91,13 +92,9 @@ class Target:
         op = model.name
         service = model.service_model.service_name
         region = (context or {}).get("client_region")
-        body = params.get("body")
-        args: dict[str, Any] = {}
-        if isinstance(body, dict):
-            args = {k: body[k] for k in RESOURCE_KEYS if k in body}
-        url_path = str(params.get("url_path") or "")
+        args = {k: params[k] for k in RESOURCE_KEYS if k in params and isinstance(params[k], (str, int, list))}
         record = {"service": service, "operation": op, "region": region, "resources": args or None,
-                  "path": url_path if url_path not in ("", "/") else None, "target": self.name}
+                  "target": self.name}
         if is_read(op):
             if self.calls is not None:
                 self.calls.write("aws_read", **record)

@@ -38,6 +38,8 @@ class NodeGroupZero(Fault):
             conf = {"minSize": cl.min_nodes, "maxSize": cl.max_nodes, "desiredSize": cl.nodes}
         target.client("eks", target.cfg.side(role).region).update_nodegroup_config(
             clusterName=cl.cluster, nodegroupName=cl.node_group, scalingConfig=conf)
+        m = target.cfg.measure  # undone when the nodes are back and what they ran is Ready again
+        eks.wait_scaled(target, role, conf["desiredSize"], {}, m.action_deadline_s, m.probe_interval_s)
 
     def calls(self, ctx: Ctx) -> list[Call]:
         return [aws("eks", "DescribeNodegroup", ctx.region("dr"), ctx.nodegroup("dr")),

@@ -1,0 +1,376 @@
+"""The sabotage catalog: DR defects planted in a twin the way they happen on an account, each with
+the scenario that must catch it, the step that must fail and words its message must contain.
+
+Every plant goes through a public API an operator would use (boto3, kubectl); where the real
+world has no API for a defect (a replication lag is a network condition) a twin-only knob plants
+it and the defect says so (``twin_only``). ``held_out`` marks the plants an operator tried by hand
+that the harness once missed. Used by tests/test_sabotage.py and bench/sabotage.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from drill.core.schema import Config
+
+MONTHLY_SWITCH = ("monthly", "switched_by_hand")
+MONTHLY_ALERT = ("monthly", "alert_reaches")
+WEEKLY_DDB = ("weekly", "write_in_each_region")
+WEEKLY_DELIVERS = ("weekly", "replication_delivers")
+WEEKLY_MATCH = ("weekly", "data_match")
+WEEKLY_FRONT = ("weekly", "front_end_fails_over")
+QUARTERLY_FAILOVER = ("quarterly", "failover_under_load")
+QUARTERLY_COGNITO = ("quarterly", "synced_by_the_trigger")
+
+
+class Ops:
+    """What an operator has: the account's APIs (as `drill sandbox env` gives them) and kubectl."""
+
+    def __init__(self, env: dict[str, str], cfg: Config):
+        self.env, self.cfg = env, cfg
+
+    def aws(self, service: str, role_or_region: str = "primary") -> Any:
+        region = self.cfg.side(role_or_region).region if role_or_region in ("primary", "dr") else role_or_region
+        return boto3.client(service, region_name=region, endpoint_url=self.env["AWS_ENDPOINT_URL"],
+                            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"])
+
+    def kubectl(self, role: str, *args: str) -> str:
+        res = subprocess.run(["kubectl", "--kubeconfig", self.env["KUBECONFIG"], "--context",
+                              self.cfg.side(role).cluster.cluster, "-n", self.cfg.app_namespace, *args],
+                             capture_output=True, text=True, timeout=30)
+        if res.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {res.stderr.strip()}")
+        return res.stdout
+
+    def admin_sql(self, role: str, sql: str) -> None:
+        import pymysql
+
+        side = self.cfg.side(role)
+        login = json.loads(self.aws("secretsmanager", role).get_secret_value(
+            SecretId=self.cfg.rds.admin_secret)["SecretString"])
+        ep = self.aws("rds", role).describe_db_instances(DBInstanceIdentifier=side.db.id)["DBInstances"][0]["Endpoint"]
+        conn = pymysql.connect(host=ep["Address"], port=ep["Port"], user=login["username"],
+                               password=login["password"], autocommit=True, connect_timeout=5)
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.close()
+
+
+@dataclass
+class Defect:
+    name: str
+    what: str  # how DR really breaks this way
+    scenario: tuple[str, str]  # (cadence, -k selector)
+    step: str  # words of the step that must fail
+    words: tuple[str, ...]  # words its failure message must contain
+    plant: Callable[[Ops], Any]
+    revert: Callable[[Ops, Any], None] = lambda ops, state: None  # besides the twin's reset
+    args: tuple[str, ...] = ()  # extra `drill run` arguments (a twin-only knob)
+    twin_only: bool = False
+    held_out: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- plants
+
+
+def _stop_replica(ops: Ops) -> None:
+    ops.admin_sql("dr", "CALL mysql.rds_stop_replication")
+
+
+def _scale_zero(deployment: str) -> Callable[[Ops], None]:
+    return lambda ops: (ops.kubectl("dr", "scale", f"deployment/{deployment}", "--replicas=0"), None)[1]
+
+
+def _bad_image(ops: Ops) -> None:
+    wl = next(w for w in ops.cfg.workloads if w.image and w.image.startswith("ecr:"))
+    repo = wl.image.split(":", 1)[1]
+    uri = f"{ops.cfg.ecr.account}.dkr.ecr.{ops.cfg.regions.dr.name}.amazonaws.com/{repo}:no-such-tag"
+    ops.kubectl("dr", "set", "image", f"deployment/{wl.deployment}", f"{wl.name}={uri}")
+
+
+def _node_group_max(n: int) -> Callable[[Ops], Any]:
+    def plant(ops: Ops) -> None:
+        cl = ops.cfg.eks.dr
+        ops.aws("eks", "dr").update_nodegroup_config(clusterName=cl.cluster, nodegroupName=cl.node_group,
+                                                     scalingConfig={"minSize": min(cl.min_nodes, n), "maxSize": n,
+                                                                    "desiredSize": min(cl.nodes, n)})
+    return plant
+
+
+def _pool_id(ops: Ops, role: str) -> str:
+    name = ops.cfg.side(role).pool.pool_name
+    pools = ops.aws("cognito-idp", role).list_user_pools(MaxResults=60)["UserPools"]
+    return next(p["Id"] for p in pools if p["Name"] == name)
+
+
+def _remove_trigger(ops: Ops) -> dict[str, Any]:
+    idp = ops.aws("cognito-idp", "primary")
+    pool = _pool_id(ops, "primary")
+    before = idp.describe_user_pool(UserPoolId=pool)["UserPool"].get("LambdaConfig", {})
+    idp.update_user_pool(UserPoolId=pool, LambdaConfig={})
+    return {"pool": pool, "lambda": before}
+
+
+def _restore_trigger(ops: Ops, state: dict[str, Any]) -> None:
+    ops.aws("cognito-idp", "primary").update_user_pool(UserPoolId=state["pool"], LambdaConfig=state["lambda"])
+
+
+def _crr(bucket_index: int, disable: bool) -> Callable[[Ops], Any]:
+    def plant(ops: Ops) -> None:
+        s3 = ops.aws("s3", "primary")
+        bucket = ops.cfg.s3.buckets[bucket_index].name
+        if not disable:
+            s3.delete_bucket_replication(Bucket=bucket)
+            return
+        conf = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
+        for rule in conf["Rules"]:
+            rule["Status"] = "Disabled"
+        s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=conf)
+    return plant
+
+
+def _alarm_topic(ops: Ops) -> str:
+    ha = ops.cfg.route53.health_check.alarm
+    alarm = ops.aws("cloudwatch", "us-east-1").describe_alarms(AlarmNamePrefix=ha.name)["MetricAlarms"][0]
+    return str(next(a for a in alarm["AlarmActions"] if a.startswith("arn:aws:sns:")))
+
+
+def _unsubscribe(ops: Ops) -> list[dict[str, Any]]:
+    sns = ops.aws("sns", "us-east-1")
+    topic = _alarm_topic(ops)
+    subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    for s in subs:
+        sns.unsubscribe(SubscriptionArn=s["SubscriptionArn"])
+    return [{"TopicArn": topic, "Protocol": s["Protocol"], "Endpoint": s["Endpoint"]} for s in subs]
+
+
+def _resubscribe(ops: Ops, subs: list[dict[str, Any]]) -> None:
+    for s in subs:
+        ops.aws("sns", "us-east-1").subscribe(**s)
+
+
+def _alarm_without_actions(ops: Ops) -> dict[str, Any]:
+    cw = ops.aws("cloudwatch", "us-east-1")
+    alarm = cw.describe_alarms(AlarmNamePrefix=ops.cfg.route53.health_check.alarm.name)["MetricAlarms"][0]
+    cw.put_metric_alarm(**_alarm_args(alarm, actions=False))
+    return alarm
+
+
+def _alarm_args(alarm: dict[str, Any], actions: bool = True) -> dict[str, Any]:
+    keys = ("AlarmName", "MetricName", "Namespace", "Statistic", "Dimensions", "Period", "EvaluationPeriods",
+            "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions", "OKActions")
+    args = {k: alarm[k] for k in keys if k in alarm}
+    if not actions:
+        args["AlarmActions"], args["OKActions"] = [], []
+    return args
+
+
+def _stale_secret(ops: Ops) -> dict[str, Any]:
+    """The DR copy made by hand instead of replicated, then the primary rotated."""
+    name = ops.cfg.secrets[1].name
+    p, d = ops.aws("secretsmanager", "primary"), ops.aws("secretsmanager", "dr")
+    old = p.get_secret_value(SecretId=name)["SecretString"]
+    p.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=[ops.cfg.regions.dr.name])
+    d.create_secret(Name=name, SecretString=old)
+    p.put_secret_value(SecretId=name, SecretString=old + "-rotated")
+    return {"name": name, "old": old}
+
+
+def _restore_secret(ops: Ops, state: dict[str, Any]) -> None:
+    p, d = ops.aws("secretsmanager", "primary"), ops.aws("secretsmanager", "dr")
+    d.delete_secret(SecretId=state["name"], ForceDeleteWithoutRecovery=True)
+    p.put_secret_value(SecretId=state["name"], SecretString=state["old"])
+    p.replicate_secret_to_regions(SecretId=state["name"], AddReplicaRegions=[{"Region": ops.cfg.regions.dr.name}])
+
+
+def _delete_dr_image(ops: Ops) -> dict[str, Any]:
+    repo = ops.cfg.ecr.repositories[0]
+    ecr = ops.aws("ecr", "dr")
+    image = ecr.describe_images(repositoryName=repo)["imageDetails"][0]
+    got = ecr.batch_get_image(repositoryName=repo, imageIds=[{"imageDigest": image["imageDigest"]}])["images"][0]
+    ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageDigest": image["imageDigest"]}])
+    return {"repo": repo, "manifest": got["imageManifest"], "tags": image.get("imageTags", [])}
+
+
+def _restore_dr_image(ops: Ops, state: dict[str, Any]) -> None:
+    ecr = ops.aws("ecr", "dr")
+    for tag in state["tags"] or [None]:
+        args = {"imageTag": tag} if tag else {}
+        ecr.put_image(repositoryName=state["repo"], imageManifest=state["manifest"], **args)
+
+
+def _drop_table_replica(ops: Ops) -> str:
+    table = ops.cfg.dynamodb.tables[0].name
+    ddb = ops.aws("dynamodb", "primary")
+    ddb.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": ops.cfg.regions.dr.name}}])
+    return table
+
+
+def _restore_table_replica(ops: Ops, table: str) -> None:
+    ddb = ops.aws("dynamodb", "primary")
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        try:
+            ddb.update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": ops.cfg.regions.dr.name}}])
+            return
+        except ddb.exceptions.ClientError:
+            time.sleep(0.5)
+    raise RuntimeError(f"could not add the {table} replica back")
+
+
+def _origin_group_without_dr(ops: Ops) -> dict[str, Any]:
+    cf = ops.aws("cloudfront", "us-east-1")
+    dist = next(d for d in cf.list_distributions()["DistributionList"]["Items"]
+                if ops.cfg.cloudfront.origin_bucket in json.dumps(d["Origins"]))
+    got = cf.get_distribution_config(Id=dist["Id"])
+    conf = json.loads(json.dumps(got["DistributionConfig"]))
+    original = json.loads(json.dumps(conf))
+    for group in conf.get("OriginGroups", {}).get("Items", []):
+        members = group["Members"]["Items"]
+        group["Members"] = {"Quantity": 1, "Items": members[:1]}
+    cf.update_distribution(Id=dist["Id"], IfMatch=got["ETag"], DistributionConfig=conf)
+    return {"id": dist["Id"], "config": original}
+
+
+def _restore_origin_group(ops: Ops, state: dict[str, Any]) -> None:
+    cf = ops.aws("cloudfront", "us-east-1")
+    etag = cf.get_distribution_config(Id=state["id"])["ETag"]
+    cf.update_distribution(Id=state["id"], IfMatch=etag, DistributionConfig=state["config"])
+
+
+def _health_check_disabled(ops: Ops) -> None:
+    r53 = ops.aws("route53", "us-east-1")
+    for hc in r53.list_health_checks()["HealthChecks"]:
+        r53.update_health_check(HealthCheckId=hc["Id"], Disabled=True)
+
+
+def _dr_user_missing(ops: Ops) -> dict[str, Any]:
+    """A user confirmed in the primary pool whose sync never reached DR."""
+    idp = ops.aws("cognito-idp", "primary")
+    pool, dr_pool = _pool_id(ops, "primary"), _pool_id(ops, "dr")
+    users = [u for u in idp.list_users(UserPoolId=pool)["Users"] if u.get("UserStatus") == "CONFIRMED"]
+    user = users[0]
+    ops.aws("cognito-idp", "dr").admin_delete_user(UserPoolId=dr_pool, Username=user["Username"])
+    return {"pool": dr_pool, "user": user}
+
+
+def _restore_dr_user(ops: Ops, state: dict[str, Any]) -> None:
+    attrs = [a for a in state["user"].get("Attributes", []) if a["Name"] not in ("sub",)]
+    ops.aws("cognito-idp", "dr").admin_create_user(UserPoolId=state["pool"], Username=state["user"]["Username"],
+                                                  UserAttributes=attrs, MessageAction="SUPPRESS")
+
+
+def _dr_object_missing(ops: Ops) -> None:
+    pair = ops.cfg.s3.buckets[1]
+    s3 = ops.aws("s3", "dr")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=pair.dr).get("Contents", [])]
+    s3.delete_object(Bucket=pair.dr, Key=keys[0])
+
+
+def _delete_grafana(ops: Ops) -> None:
+    wl = next(w for w in ops.cfg.workloads if w.kind == "host" and w.host and w.host != "api")
+    ops.kubectl("dr", "delete", "deployment", wl.deployment)
+
+
+def _app_deployment(cfg_workloads: Any) -> str:
+    return str(next(w.deployment for w in cfg_workloads if w.kind == "app"))
+
+
+def catalog(cfg: Config) -> list[Defect]:
+    rpo = cfg.budgets.rpo_s
+    return [
+        Defect("replica_not_replicating", "the DR replica's replication stopped (mysql.rds_stop_replication)",
+               WEEKLY_DELIVERS, "a probe row arrives in the DR database", ("probe row",), _stop_replica),
+        Defect("dr_alb_503", "Tokyo's load balancer has no healthy targets for a service: it answers 503",
+               MONTHLY_SWITCH, "served by the DR region", ("503",), _scale_zero(_app_deployment(cfg.workloads))),
+        Defect("dr_pods_never_ready", "a DR deployment's image does not exist in Tokyo's ECR: pods never Ready",
+               MONTHLY_SWITCH, "served by the DR region", ("503",), _bad_image),
+        Defect("dr_node_group_max_2", "the DR node group's max size (2) is below the policy's failover size",
+               QUARTERLY_FAILOVER, "the runbook fails over", ("max",), _node_group_max(2), held_out=True),
+        Defect("post_confirmation_trigger_removed", "the primary pool's Post Confirmation trigger is gone",
+               QUARTERLY_COGNITO, "synced the user to the DR user pool", ("DR",), _remove_trigger, _restore_trigger),
+        Defect("bucket_without_crr_rule", "one bucket has no CRR rule",
+               WEEKLY_DELIVERS, "arrives in its DR bucket", (cfg.s3.buckets[2].name,), _crr(2, disable=False)),
+        Defect("crr_rule_disabled", "one bucket's CRR rule is set to Disabled",
+               WEEKLY_DELIVERS, "arrives in its DR bucket", (cfg.s3.buckets[1].name,), _crr(1, disable=True),
+               held_out=True),
+        Defect("alarm_without_subscription", "the health check's alarm topic has no subscription",
+               MONTHLY_ALERT, "its topic delivers", ("deliver",), _unsubscribe, _resubscribe),
+        Defect("alarm_without_actions", "the health check's alarm notifies nobody (no alarm actions)",
+               MONTHLY_ALERT, "its topic delivers", ("deliver",), _alarm_without_actions,
+               lambda ops, alarm: ops.aws("cloudwatch", "us-east-1").put_metric_alarm(**_alarm_args(alarm))),
+        Defect("health_check_disabled", "the Route 53 health check is disabled (never reports a failure)",
+               MONTHLY_ALERT, "goes unhealthy", ("unhealthy",), _health_check_disabled),
+        Defect("stale_secret_replica", "the DR copy of a secret is a hand-made stale copy, not a replica",
+               WEEKLY_MATCH, "the secrets copies match", (cfg.secrets[1].name,), _stale_secret, _restore_secret),
+        Defect("image_missing_in_dr_ecr", "an image is missing in Tokyo's ECR",
+               WEEKLY_MATCH, "the ecr copies match", (cfg.ecr.repositories[0],), _delete_dr_image, _restore_dr_image),
+        Defect("global_table_without_dr_replica", "a global table has no Tokyo replica",
+               WEEKLY_DDB, "shows in the other region", (cfg.dynamodb.tables[0].name,), _drop_table_replica,
+               _restore_table_replica),
+        Defect("origin_group_without_dr_origin", "CloudFront's origin group lost its DR origin",
+               WEEKLY_FRONT, "origin group with the DR origin", (cfg.cloudfront.failover_bucket,),
+               _origin_group_without_dr, _restore_origin_group),
+        Defect("dr_user_missing", "a confirmed user of the primary pool is missing in the DR pool",
+               WEEKLY_MATCH, "the cognito copies match", ("missing",), _dr_user_missing, _restore_dr_user),
+        Defect("dr_object_missing", "an object of a bucket pair is missing in its DR bucket",
+               WEEKLY_MATCH, "the s3 copies match", (cfg.s3.buckets[1].dr,), _dr_object_missing),
+        Defect("grafana_deleted_in_dr", "kubectl delete deployment grafana on the DR cluster",
+               MONTHLY_SWITCH, "served by the DR region", ("503",), _delete_grafana, held_out=True),
+        Defect("replication_lag_over_rpo", f"RDS replication runs {rpo.rds * 1.6:g} s behind (budget {rpo.rds:g} s)",
+               WEEKLY_DELIVERS, "a probe row arrives in the DR database", ("probe row",), lambda ops: None,
+               args=("--set", f"sandbox.rds.replication_delay_s={rpo.rds * 1.6:g}"), twin_only=True),
+    ]
+
+
+@dataclass
+class Outcome:
+    defect: Defect
+    caught: bool
+    exit_code: int
+    step: str | None
+    error: str | None
+    why: str
+    seconds: float
+
+
+def run_case(defect: Defect, ops: Ops, twin: Any, run: Callable[..., Any], reports: Path) -> Outcome:
+    """Plant, run the one scenario that must catch it, revert, reset the twin; judge."""
+    started = time.monotonic()
+    cadence, select = defect.scenario
+    state = defect.plant(ops)
+    try:
+        res = run("run", "--cadence", cadence, "-k", select, "--reports", str(reports),
+                  "--set", "measure.action_deadline_s=20", *defect.args)
+    finally:
+        try:
+            defect.revert(ops, state)
+        finally:
+            twin.reset()
+    folders = sorted(d for d in reports.iterdir() if (d / "result.json").exists())
+    if not folders:
+        return Outcome(defect, False, res.returncode, None, None, f"no report: {res.stderr[-300:]}",
+                       time.monotonic() - started)
+    result = json.loads((folders[-1] / "result.json").read_text())
+    failed = [s for s in result["scenarios"] if s["status"] != "passed"]
+    step, error = (failed[0].get("step"), failed[0].get("error")) if failed else (None, None)
+    why = ""
+    if res.returncode != 1:
+        why = f"exit {res.returncode}, not 1"
+    elif not failed:
+        why = "every scenario passed"
+    elif defect.step not in str(step):
+        why = f"failed at another step: {step!r}"
+    elif not all(w in str(error) for w in defect.words):
+        why = f"message lacks {defect.words}: {str(error)[:200]}"
+    return Outcome(defect, not why, res.returncode, step, error, why, time.monotonic() - started)

@@ -1,0 +1,117 @@
+"""The quarterly drill on an account, rehearsed against a twin reached as an account is
+(`eval $(drill sandbox env)`, then `drill run --target aws --confirm <account>`), with the sandbox
+profile's short clocks as --set values. This twin is its own, started with an RDS replication
+delay, on its own loopback addresses.
+
+- every scenario passes, the same scenarios `--target sandbox` collects;
+- the RDS RPO is the delay the twin was started with (within 0.25 s);
+- the DNS phase lasts at least the record TTL applied;
+- the Route 53 records, the databases' roles and the node groups are as they were before;
+- every AWS call the drill made is in `drill plan --target aws` and granted by `drill iam-policy`;
+- an interrupted run names the one command that returns its runbook changes, and that command does.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drill.core.journal import iter_journal
+from drill.plan.arns import arn_of
+from drill.plan.catalogue import all_calls
+from drill.plan.iam import grants
+from tests.conftest import CFG, account_env, drill, only_drill, sandbox_sets, start_drill, wait_journal, world
+
+DELAY_S = 1.5
+ACCOUNT = CFG.policy.accounts[0]
+
+
+@pytest.fixture(scope="module")
+def delayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    base = tmp_path_factory.mktemp("delayed-twin")
+    base.chmod(0o700)
+    runtime = {"DRILL_RUNTIME_DIR": str(base / "run")}
+    drill("sandbox", "up", "--set", f"sandbox.rds.replication_delay_s={DELAY_S}", "--set",
+          "sandbox.address_block='127.78'", env=runtime, check=True, timeout=180)
+    try:
+        yield account_env(runtime)
+    finally:
+        drill("sandbox", "down", env=runtime, check=True)
+
+
+def _run_aws(env: dict[str, str], reports: Path, *extra: str) -> Any:
+    return drill("run", "--target", "aws", "--confirm", ACCOUNT, "--reports", str(reports), *sandbox_sets(),
+                 *extra, env=env, timeout=900)
+
+
+def _recorded_calls(folder: Path) -> list[dict[str, Any]]:
+    calls = [e for e in iter_journal(folder / "journal.jsonl") if e.event == "aws_call"]
+    calls += [e for e in iter_journal(folder / "calls.jsonl") if e.event == "aws_read"]
+    return [dict(e.model_extra or {}) for e in calls]
+
+
+def test_quarterly_on_the_aws_path_passes_and_leaves_the_account_as_found(delayed: dict[str, str],
+                                                                           tmp_path: Path) -> None:
+    before = world(delayed)
+    res = _run_aws(delayed, tmp_path, "--cadence", "all")
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    folder = only_drill(tmp_path)
+    result = json.loads((folder / "result.json").read_text())
+    names = {s["name"]: s["status"] for s in result["scenarios"]}
+    plan = json.loads(drill("plan", "--target", "sandbox", "--cadence", "all", "--json", check=True).stdout)
+    assert set(names) == {s["scenario"] for s in plan["scenarios"]}
+    assert set(names.values()) == {"passed"}, names
+
+    rds = result["rpo"]["rds"]
+    assert rds["unbounded"] is False and rds["lost"] > 0, rds
+    assert abs(rds["rpo_s"] - DELAY_S) <= 0.25, rds
+
+    phases = {p["name"]: p for p in result["rto"]["phases"]}
+    assert phases["dns"]["duration_s"] >= 1.0, phases["dns"]  # route53.ttl_s=1 in the sandbox profile
+
+    assert world(delayed) == before
+
+    # every AWS call made is planned and granted
+    plan_aws = json.loads(drill("plan", "--target", "aws", "--cadence", "all", "--json", *sandbox_sets(),
+                                env=delayed, check=True).stdout)
+    planned = {(c["service"], c["operation"]) for c in all_calls(plan_aws) if c["kind"] == "aws"}
+    policy = json.loads(drill("iam-policy", "--target", "aws", "--cadence", "all", "--resolve", *sandbox_sets(),
+                              env=delayed, check=True).stdout)
+    made = _recorded_calls(folder)
+    assert len(made) > 100
+    missing = sorted({(c["service"], c["operation"]) for c in made} - planned)
+    assert not missing, f"called but not in the plan: {missing}"
+    from drill.core.calls import Call
+
+    refused = sorted({f"{c['service']}:{c['operation']} on {arn_of(c, ACCOUNT)}" for c in made
+                      if not grants(policy, Call("aws", c["service"], c["operation"], "", (), False).iam_action(),
+                                    arn_of(c, ACCOUNT))})
+    assert not refused, f"the IAM policy would refuse: {refused}"
+
+
+def test_an_interrupted_run_names_the_command_that_returns_the_account(delayed: dict[str, str],
+                                                                        tmp_path: Path) -> None:
+    before = world(delayed)
+    proc = start_drill(["run", "--target", "aws", "--confirm", ACCOUNT, "--reports", str(tmp_path),
+                        "--cadence", "quarterly", "-k", "failover_under_load", *sandbox_sets()], delayed)
+    wait_journal(tmp_path, proc, lambda e: e.event == "phase" and e.get("name") == "dns", "the DNS switch",
+                 timeout=300)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, out[-3000:]
+    changed = world(delayed)
+    assert changed != before, "the interrupted run changed nothing: the test proves nothing"
+    line = next(ln for ln in out.splitlines() if "return them with:" in ln)
+    command = shlex.split(line.split("return them with:", 1)[1])
+    assert command[:2] == ["drill", "failback"] and "--confirm" in command, command
+    result = json.loads((only_drill(tmp_path) / "result.json").read_text())
+    assert result["runbook_left"], result["runbook_left"]
+    res = drill(*command[1:], "--reports", str(tmp_path), env=delayed, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert world(delayed) == before
