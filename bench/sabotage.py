@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conftest import loaded_config, run_drill_cli  # noqa: E402
 from sandbox.client import attach  # noqa: E402
 from tests.conftest import account_env  # noqa: E402
-from tests.sabotage import Ops, catalog, run_case  # noqa: E402
+from tests.sabotage import Ops, catalog, deadline_s, run_case  # noqa: E402
 
 
 def main() -> int:
@@ -43,13 +43,13 @@ def main() -> int:
             caught += o.caught
             flags = ("twin-only " if d.twin_only else "") + ("held-out " if d.held_out else "")
             print(f"{'CAUGHT' if o.caught else 'MISSED'} {d.name:34} {o.seconds:5.1f} s  {flags}"
-                  f"step: {o.step!r}; {('why: ' + o.why) if o.why else (o.error or '')[:160]}", flush=True)
+                  f"step: {o.step!r}; {('why: ' + o.why + '; ') if o.why else ''}{(o.error or '')[:200]}", flush=True)
         selectors = sorted({d.scenario for d in defects})
         clean_ok = True
         for cadence, select in selectors:
             with tempfile.TemporaryDirectory() as tmp:
                 res = run_drill_cli("run", "--cadence", cadence, "-k", select, "--reports", tmp,
-                                    "--set", "measure.action_deadline_s=20", timeout=600)
+                                    "--set", f"measure.action_deadline_s={deadline_s(cadence)}", timeout=600)
             clean_ok &= res.returncode == 0
             print(f"clean twin, {cadence} -k {select}: {'PASS' if res.returncode == 0 else 'FAIL'}", flush=True)
     finally:

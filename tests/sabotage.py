@@ -95,7 +95,9 @@ def _bad_image(ops: Ops) -> None:
     wl = next(w for w in ops.cfg.workloads if w.image and w.image.startswith("ecr:"))
     repo = wl.image.split(":", 1)[1]
     uri = f"{ops.cfg.ecr.account}.dkr.ecr.{ops.cfg.regions.dr.name}.amazonaws.com/{repo}:no-such-tag"
-    ops.kubectl("dr", "set", "image", f"deployment/{wl.deployment}", f"{wl.name}={uri}")
+    container = ops.kubectl("dr", "get", "deployment", wl.deployment, "-o",
+                            "jsonpath={.spec.template.spec.containers[0].name}").strip()
+    ops.kubectl("dr", "set", "image", f"deployment/{wl.deployment}", f"{container}={uri}")
 
 
 def _node_group_max(n: int) -> Callable[[Ops], Any]:
@@ -159,11 +161,12 @@ def _resubscribe(ops: Ops, subs: list[dict[str, Any]]) -> None:
         ops.aws("sns", "us-east-1").subscribe(**s)
 
 
-def _alarm_without_actions(ops: Ops) -> dict[str, Any]:
+def _alarms_without_actions(ops: Ops) -> list[dict[str, Any]]:
     cw = ops.aws("cloudwatch", "us-east-1")
-    alarm = cw.describe_alarms(AlarmNamePrefix=ops.cfg.route53.health_check.alarm.name)["MetricAlarms"][0]
-    cw.put_metric_alarm(**_alarm_args(alarm, actions=False))
-    return alarm
+    alarms = cw.describe_alarms(AlarmNamePrefix=ops.cfg.route53.health_check.alarm.name)["MetricAlarms"]
+    for alarm in alarms:
+        cw.put_metric_alarm(**_alarm_args(alarm, actions=False))
+    return list(alarms)
 
 
 def _alarm_args(alarm: dict[str, Any], actions: bool = True) -> dict[str, Any]:
@@ -235,9 +238,8 @@ def _origin_group_without_dr(ops: Ops) -> dict[str, Any]:
     got = cf.get_distribution_config(Id=dist["Id"])
     conf = json.loads(json.dumps(got["DistributionConfig"]))
     original = json.loads(json.dumps(conf))
-    for group in conf.get("OriginGroups", {}).get("Items", []):
-        members = group["Members"]["Items"]
-        group["Members"] = {"Quantity": 1, "Items": members[:1]}
+    group = conf["OriginGroups"]["Items"][0]
+    conf["DefaultCacheBehavior"]["TargetOriginId"] = group["Members"]["Items"][0]["OriginId"]
     cf.update_distribution(Id=dist["Id"], IfMatch=got["ETag"], DistributionConfig=conf)
     return {"id": dist["Id"], "config": original}
 
@@ -255,30 +257,40 @@ def _health_check_disabled(ops: Ops) -> None:
 
 
 def _dr_user_missing(ops: Ops) -> dict[str, Any]:
-    """A user confirmed in the primary pool whose sync never reached DR."""
+    """A user an admin created and confirmed in the primary pool: AdminCreateUser runs no Post
+    Confirmation trigger, so the user never reaches the DR pool."""
     idp = ops.aws("cognito-idp", "primary")
-    pool, dr_pool = _pool_id(ops, "primary"), _pool_id(ops, "dr")
-    users = [u for u in idp.list_users(UserPoolId=pool)["Users"] if u.get("UserStatus") == "CONFIRMED"]
-    user = users[0]
-    ops.aws("cognito-idp", "dr").admin_delete_user(UserPoolId=dr_pool, Username=user["Username"])
-    return {"pool": dr_pool, "user": user}
+    pool = _pool_id(ops, "primary")
+    name = f"sabotage-admin-made@{ops.cfg.policy.domain}"
+    idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": name}])
+    idp.admin_set_user_password(UserPoolId=pool, Username=name, Password="Sabotage-Pw-1!", Permanent=True)
+    return {"pool": pool, "user": name}
 
 
-def _restore_dr_user(ops: Ops, state: dict[str, Any]) -> None:
-    attrs = [a for a in state["user"].get("Attributes", []) if a["Name"] not in ("sub",)]
-    ops.aws("cognito-idp", "dr").admin_create_user(UserPoolId=state["pool"], Username=state["user"]["Username"],
-                                                  UserAttributes=attrs, MessageAction="SUPPRESS")
+def _remove_user(ops: Ops, state: dict[str, Any]) -> None:
+    ops.aws("cognito-idp", "primary").admin_delete_user(UserPoolId=state["pool"], Username=state["user"])
 
 
-def _dr_object_missing(ops: Ops) -> None:
+def _dr_object_missing(ops: Ops) -> dict[str, str]:
+    """An object of a bucket pair gone from its DR bucket (deleted there, as a lifecycle rule or a
+    hand would): CRR does not send it again."""
     pair = ops.cfg.s3.buckets[1]
-    s3 = ops.aws("s3", "dr")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=pair.dr).get("Contents", [])]
-    s3.delete_object(Bucket=pair.dr, Key=keys[0])
+    key = "sabotage/dr-object-missing.txt"
+    ops.aws("s3", "primary").put_object(Bucket=pair.name, Key=key, Body=b"kept in the primary only")
+    dr = ops.aws("s3", "dr")
+    end = time.monotonic() + 30
+    while dr.list_objects_v2(Bucket=pair.dr, Prefix=key).get("KeyCount", 0) == 0:
+        if time.monotonic() > end:
+            raise RuntimeError(f"{key} never replicated to {pair.dr}")
+        time.sleep(0.2)
+    dr.delete_object(Bucket=pair.dr, Key=key)
+    return {"bucket": pair.name, "key": key}
 
 
 def _delete_grafana(ops: Ops) -> None:
-    wl = next(w for w in ops.cfg.workloads if w.kind == "host" and w.host and w.host != "api")
+    hosts = [w for w in ops.cfg.workloads if w.kind == "host" and w.host]
+    wl = next((w for w in hosts if w.host == "grafana"), hosts[0])
     ops.kubectl("dr", "delete", "deployment", wl.deployment)
 
 
@@ -287,14 +299,14 @@ def _app_deployment(cfg_workloads: Any) -> str:
 
 
 def catalog(cfg: Config) -> list[Defect]:
-    rpo = cfg.budgets.rpo_s
+    rds_rpo = float(cfg.budgets.rpo_s["rds"])
     return [
         Defect("replica_not_replicating", "the DR replica's replication stopped (mysql.rds_stop_replication)",
-               WEEKLY_DELIVERS, "a probe row arrives in the DR database", ("probe row",), _stop_replica),
+               WEEKLY_DELIVERS, "steady state", ("replica",), _stop_replica),
         Defect("dr_alb_503", "Tokyo's load balancer has no healthy targets for a service: it answers 503",
-               MONTHLY_SWITCH, "served by the DR region", ("503",), _scale_zero(_app_deployment(cfg.workloads))),
+               MONTHLY_SWITCH, "pointed at the DR region", ("503",), _scale_zero(_app_deployment(cfg.workloads))),
         Defect("dr_pods_never_ready", "a DR deployment's image does not exist in Tokyo's ECR: pods never Ready",
-               MONTHLY_SWITCH, "served by the DR region", ("503",), _bad_image),
+               MONTHLY_SWITCH, "pointed at the DR region", ("503",), _bad_image),
         Defect("dr_node_group_max_2", "the DR node group's max size (2) is below the policy's failover size",
                QUARTERLY_FAILOVER, "the runbook fails over", ("max",), _node_group_max(2), held_out=True),
         Defect("post_confirmation_trigger_removed", "the primary pool's Post Confirmation trigger is gone",
@@ -306,11 +318,12 @@ def catalog(cfg: Config) -> list[Defect]:
                held_out=True),
         Defect("alarm_without_subscription", "the health check's alarm topic has no subscription",
                MONTHLY_ALERT, "its topic delivers", ("deliver",), _unsubscribe, _resubscribe),
-        Defect("alarm_without_actions", "the health check's alarm notifies nobody (no alarm actions)",
-               MONTHLY_ALERT, "its topic delivers", ("deliver",), _alarm_without_actions,
-               lambda ops, alarm: ops.aws("cloudwatch", "us-east-1").put_metric_alarm(**_alarm_args(alarm))),
+        Defect("alarm_without_actions", "the health checks' alarms notify nobody (no alarm actions)",
+               MONTHLY_ALERT, "its topic delivers", ("deliver",), _alarms_without_actions,
+               lambda ops, alarms: [ops.aws("cloudwatch", "us-east-1").put_metric_alarm(**_alarm_args(a))
+                                    for a in alarms] and None),
         Defect("health_check_disabled", "the Route 53 health check is disabled (never reports a failure)",
-               MONTHLY_ALERT, "goes unhealthy", ("unhealthy",), _health_check_disabled),
+               MONTHLY_ALERT, "goes unhealthy", ("reports the failure",), _health_check_disabled),
         Defect("stale_secret_replica", "the DR copy of a secret is a hand-made stale copy, not a replica",
                WEEKLY_MATCH, "the secrets copies match", (cfg.secrets[1].name,), _stale_secret, _restore_secret),
         Defect("image_missing_in_dr_ecr", "an image is missing in Tokyo's ECR",
@@ -318,19 +331,27 @@ def catalog(cfg: Config) -> list[Defect]:
         Defect("global_table_without_dr_replica", "a global table has no Tokyo replica",
                WEEKLY_DDB, "shows in the other region", (cfg.dynamodb.tables[0].name,), _drop_table_replica,
                _restore_table_replica),
-        Defect("origin_group_without_dr_origin", "CloudFront's origin group lost its DR origin",
-               WEEKLY_FRONT, "origin group with the DR origin", (cfg.cloudfront.failover_bucket,),
+        Defect("front_without_origin_group", "CloudFront's default behaviour targets the primary origin alone, "
+               "not the origin group with the DR origin", WEEKLY_FRONT, "origin group with the DR origin",
+               ("origin group",),
                _origin_group_without_dr, _restore_origin_group),
-        Defect("dr_user_missing", "a confirmed user of the primary pool is missing in the DR pool",
-               WEEKLY_MATCH, "the cognito copies match", ("missing",), _dr_user_missing, _restore_dr_user),
+        Defect("dr_user_missing", "a confirmed user of the primary pool is missing in the DR pool (made by an admin)",
+               WEEKLY_MATCH, "the cognito copies match", ("sabotage-admin-made",), _dr_user_missing, _remove_user),
         Defect("dr_object_missing", "an object of a bucket pair is missing in its DR bucket",
-               WEEKLY_MATCH, "the s3 copies match", (cfg.s3.buckets[1].dr,), _dr_object_missing),
+               WEEKLY_MATCH, "the s3 copies match", (cfg.s3.buckets[1].dr,), _dr_object_missing,
+               lambda ops, st: ops.aws("s3", "primary").delete_object(Bucket=st["bucket"], Key=st["key"])),
         Defect("grafana_deleted_in_dr", "kubectl delete deployment grafana on the DR cluster",
-               MONTHLY_SWITCH, "served by the DR region", ("503",), _delete_grafana, held_out=True),
-        Defect("replication_lag_over_rpo", f"RDS replication runs {rpo.rds * 1.6:g} s behind (budget {rpo.rds:g} s)",
-               WEEKLY_DELIVERS, "a probe row arrives in the DR database", ("probe row",), lambda ops: None,
-               args=("--set", f"sandbox.rds.replication_delay_s={rpo.rds * 1.6:g}"), twin_only=True),
+               MONTHLY_SWITCH, "pointed at the DR region", ("503",), _delete_grafana, held_out=True),
+        Defect("replication_lag_over_rpo", f"RDS replication runs {rds_rpo * 1.6:g} s behind (budget {rds_rpo:g} s)",
+               WEEKLY_DELIVERS, "a probe row arrives in the DR database", ("rds row",), lambda ops: None,
+               args=("--set", f"sandbox.rds.replication_delay_s={rds_rpo * 1.6:g}"), twin_only=True),
     ]
+
+
+def deadline_s(cadence: str) -> int:
+    """Every wait's deadline in a catalog run: short, so a defect fails fast; the quarterly
+    failover's runbook actions on the twin need longer."""
+    return 20 if cadence == "quarterly" else 10
 
 
 @dataclass
@@ -351,7 +372,7 @@ def run_case(defect: Defect, ops: Ops, twin: Any, run: Callable[..., Any], repor
     state = defect.plant(ops)
     try:
         res = run("run", "--cadence", cadence, "-k", select, "--reports", str(reports),
-                  "--set", "measure.action_deadline_s=20", *defect.args)
+                  "--set", f"measure.action_deadline_s={deadline_s(cadence)}", *defect.args)
     finally:
         try:
             defect.revert(ops, state)

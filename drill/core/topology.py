@@ -181,6 +181,9 @@ class HealthCheck(Model):
     alert_channel: str
     used_for: Literal["alerting", "routing"] = "alerting"
     alarm: HealthAlarm
+    # how long Route 53 takes to apply a changed health check (a drill's fault changes one): added to
+    # interval x (threshold + 1) in the detection check of checklist item 1
+    propagation_s: float = Field(5.0, ge=0, le=600)
 
 
 class Record(Model):

@@ -28,7 +28,7 @@ __all__ = ["Drill", "SteadyState", "calls", "declare", "failover", "given", "inj
 
 def steady(drill: Drill) -> SteadyState:
     apply_twin_settings(drill)
-    return wait_steady(drill, 60)
+    return wait_steady(drill, drill.deadline)
 
 
 def health_settings_problems(drill: Drill) -> list[str]:
@@ -51,7 +51,8 @@ def detection_took(drill: Drill) -> tuple[float, float]:
     """(how long detection took, how long the policy's interval x threshold allows on this run's clock)."""
     hc = drill.cfg.route53.health_check
     wait_detection(drill)
-    return drill.marks["detected"] - drill.marks["fault"], hc.interval_s * (hc.failure_threshold + 1) + drill.interval
+    allowed = hc.interval_s * (hc.failure_threshold + 1) + hc.propagation_s + drill.interval
+    return drill.marks["detected"] - drill.marks["fault"], allowed
 
 
 def alarm_delivered(drill: Drill) -> alert_checks.Alert:

@@ -37,7 +37,8 @@ def wait_detection(drill: Drill) -> float:
         raise ActionFailed("no Route 53 health check of the policy exists: the outage cannot be detected")
     with drill.phase("detection", started_at=drill.marks["fault"]) as info:
         wait_until(lambda: any(route53.health_failing(drill.target, h) for h in ids),
-                   hc.interval_s * hc.failure_threshold * 3 + 30, "health check reports the failure", drill.interval)
+                   2 * (hc.interval_s * (hc.failure_threshold + 1) + hc.propagation_s) + drill.deadline / 2,
+                   "health check reports the failure", drill.interval)
         info["health_checks"] = ids
     detected = drill.mark("detected")
     drill.notifier.send("outage_confirmed", "health check failing", since=drill.marks["fault"])

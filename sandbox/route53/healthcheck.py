@@ -97,13 +97,14 @@ class HealthChecker:
         with self._lock:
             states = list(self.checks.values())
         for st in states:
-            ok, text = self._probe(st)
-            if st.inverted:
-                ok = not ok
+            if st.disabled:  # Route 53 stops probing a disabled check and reports it healthy
+                ok, text, st.fails, st.oks = True, "health check disabled", 0, 0
+            else:
+                ok, text = self._probe(st)
+                if st.inverted:
+                    ok = not ok
             st.last_status = ("Success: " if ok else "") + text
             st.checked_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            if st.disabled:
-                ok, st.fails, st.oks = True, 0, 0
             if ok:
                 st.oks, st.fails = st.oks + 1, 0
             else:
@@ -121,7 +122,7 @@ class HealthChecker:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                if time.monotonic() - self._last_refresh > 2.0:
+                if time.monotonic() - self._last_refresh > 1.0:
                     self.refresh()
                 self.check_once()
             except Exception:  # the API may be mid-shutdown; the next tick retries
