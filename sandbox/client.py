@@ -220,6 +220,9 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 120.
         port = int(getattr(cfg.sandbox.ports, name))
         if port and port_taken(cfg.sandbox.host, port):
             raise InvalidInput(f"sandbox.ports.{name}: port {port} on {cfg.sandbox.host} is already in use")
+    rundir = runtime_dir()
+    if rundir.exists() or rundir.is_symlink():
+        check_private(rundir)
     block, port = cfg.sandbox.address_block, cfg.endpoints.port_or_default()
     if port_taken(f"{block}.1.10", port):  # the first load balancer's address (sandbox/net.py AddressPlan)
         raise InvalidInput(f"{block}.1.10:{port} is in use: another twin runs on sandbox.address_block {block} "

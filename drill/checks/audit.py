@@ -130,7 +130,7 @@ class Auditor:
         return problems, f"certificate {domain} and {len(self.cfg.kms.aliases)} KMS keys in {self.dr}"
 
     def eks_dr(self) -> tuple[list[str], str]:
-        cl = self.cfg.cluster("dr")
+        cl = self.cfg.side("dr").cluster
         eks = self.c("eks", self.dr)
         try:
             cluster = eks.describe_cluster(name=cl.cluster)["cluster"]

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 def inject(drill: Drill, name: str, **params: Any) -> float:
     """Inject a fault of the catalog; the fault instant is marked."""
     if "duration_s" in get_fault(name).params and "duration_s" not in params:  # it ends by itself with the budget
-        params["duration_s"] = max(60.0, drill.cfg.stop.time_budget_s - (time.time() - drill.started_at))
+        left = drill.cfg.stop.time_budget_s - (time.time() - drill.started_at)
+        if left < 1:
+            raise ActionFailed(f"the time budget ({drill.cfg.stop.time_budget_s:g} s) is spent: no fault is started")
+        params["duration_s"] = round(left, 1)
     fault_at = drill.journal.now()[0]
     _, details = drill.faults.inject_details(name, **params)
     drill.marks["fault"] = fault_at  # users' RTO counts from here

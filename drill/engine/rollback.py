@@ -31,10 +31,14 @@ from drill.faults.undo import pending_from_journal, safe_write, undo_all
 from drill.targets.factory import NAMES, make_target
 
 
-def unfinished(reports: Path) -> list[Path]:
+def unfinished(reports: Path, target: str | None = None) -> list[Path]:
+    """Drills of ``target`` (every target: None) whose journal shows no end, or faults not undone."""
     out = []
     for journal in sorted(reports.glob("*/journal.jsonl")):
         events = read_journal(journal)
+        start = next((e for e in events if e.event == "drill_started"), None)
+        if target is not None and start is not None and start.get("target") != target:
+            continue
         if not any(e.event == "drill_finished" for e in events) or pending_from_journal(events):
             out.append(journal.parent)
     return out
@@ -48,7 +52,8 @@ def _kill_load(events: list[Event], drill: Drill) -> None:
                     safe_write(drill.journal, None, "load_stopped", pid=pid)
 
 
-def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None) -> dict[str, Any]:
+def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
+                   cli_target: str | None = None) -> dict[str, Any]:
     events = read_journal(drill_dir / "journal.jsonl")  # whole and typed before anything is appended
     start = next((e for e in events if e.event == "drill_started"), None)
     if start is None:
@@ -56,6 +61,8 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None) -
     target_name = str(start.get("target"))
     if target_name not in NAMES:
         raise InvalidInput(f"{drill_dir}: target {target_name!r} is not one the harness knows ({', '.join(NAMES)})")
+    if cli_target is not None and cli_target != target_name:  # the guardrails and profile of its own target
+        raise InvalidInput(f"{drill_dir.name}: a drill on {target_name}; roll it back with --target {target_name}")
     pending = pending_from_journal(events)
     result: dict[str, Any] = {"drill": drill_dir.name, "undone": [], "failed": [], "remaining": []}
     try:
@@ -88,7 +95,7 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None) -
         ok = undo.ok and (state.ok or bool(result["remaining"]))
         safe_write(drill.journal, None, "restored", ok=ok, by="drill rollback", steady_state=result["steady"],
                    remaining=result["remaining"])
-        safe_write(drill.journal, None, "rollback_finished", ok=ok)
+        safe_write(drill.journal, None, "rollback_finished", ok=ok, steady=result["steady"])
         safe_write(drill.journal, None, "drill_finished", status="rolled_back")
         drill.journal.close()
         drill.calls.close()
@@ -102,17 +109,20 @@ def run_rollback(loaded: LoadedConfig, target_name: str, reports_dir: str | None
     from drill.report.build import render
 
     reports = Path(reports_dir) if reports_dir else REPORTS_DIR
-    dirs = [Path(d) for d in drills] if drills else unfinished(reports)
+    dirs = [Path(d) for d in drills] if drills else unfinished(reports, target_name)
     for d in dirs:
         if not (d / "journal.jsonl").exists():
             raise InvalidInput(f"{d}: no journal.jsonl here")
-        read_journal(d / "journal.jsonl")  # every journal valid before any is touched
+        start = next((e for e in read_journal(d / "journal.jsonl") if e.event == "drill_started"), None)
+        if start is not None and start.get("target") != target_name:  # every journal checked before any is touched
+            raise InvalidInput(f"{d.name}: a drill on {start.get('target')}; roll it back with --target "
+                               f"{start.get('target')}")
     if not dirs:
         print(f"drill rollback: nothing to roll back in {reports}")
         return 0
     ok = True
     for d in dirs:
-        res = rollback_drill(loaded, d, confirm)
+        res = rollback_drill(loaded, d, confirm, target_name)
         ok = ok and bool(res["ok"])
         render(d)
         line = (f"drill rollback {d.name}: {'ok' if res['ok'] else 'FAILED'} (undone: {', '.join(res['undone']) or 'none'}"

@@ -58,6 +58,21 @@ class Fault:
         return params
 
 
+def refuse_marked(fault: str, marks: list[str]) -> None:
+    """Capture must never record a drill's own fault as the state to restore: with its mark in
+    place (another drill's fault still in effect, or one a crash left), refuse to inject."""
+    if marks:
+        raise InvalidInput(f"fault {fault}: a drill's fault is still in place ({'; '.join(marks[:3])}): "
+                           "run drill rollback first (or wait for it to heal)")
+
+
+def refuse_running_experiments(fault: str, target: Target, region: str) -> None:
+    from drill.ops import fis
+
+    refuse_marked(fault, [f"FIS experiment {i} of {tag} running in {region}"
+                          for i, tag in fis.drill_experiments(target, region)])
+
+
 def register(cls: type[Fault]) -> type[Fault]:
     REGISTRY[cls.name] = cls()
     return cls

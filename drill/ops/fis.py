@@ -18,11 +18,34 @@ def iso_duration(seconds: float) -> str:
     return f"PT{max(1, int(seconds))}S"
 
 
+def stop_alarms(target: Target, region: str) -> list[str]:
+    """The ARNs of the config's stop alarms that exist in ``region`` (FIS stops the experiment when
+    one goes to ALARM, even if the drill is gone)."""
+    names = list(target.cfg.stop.alarms)
+    if not names:
+        return []
+    found = target.client("cloudwatch", region).describe_alarms(AlarmNames=names)["MetricAlarms"]
+    return [str(a["AlarmArn"]) for a in found]
+
+
+def drill_experiments(target: Target, region: str) -> list[tuple[str, str]]:
+    """(experiment id, drill:fault tag) of the experiments of a drill still running in ``region``."""
+    fis = target.client("fis", region)
+    out = []
+    for page in fis.get_paginator("list_experiments").paginate():
+        for exp in page["experiments"]:
+            tag = exp.get("tags", {}).get("drill:fault")
+            if tag and exp.get("state", {}).get("status") not in TERMINAL:
+                out.append((str(exp["id"]), str(tag)))
+    return out
+
+
 def start(target: Target, region: str, actions: dict[str, dict[str, Any]], targets: dict[str, dict[str, Any]],
-          description: str, stop_alarms: list[str], deadline_s: float, tags: dict[str, str]) -> dict[str, Any]:
+          description: str, deadline_s: float, tags: dict[str, str]) -> dict[str, Any]:
     fis = target.client("fis", region)
     role = f"arn:aws:iam::{target.account}:role/{target.cfg.aws.fis_role}"
-    stops = [{"source": "aws:cloudwatch:alarm", "value": a} for a in stop_alarms] or [{"source": "none"}]
+    stops = [{"source": "aws:cloudwatch:alarm", "value": a} for a in stop_alarms(target, region)] or [
+        {"source": "none"}]
     template = fis.create_experiment_template(clientToken=uuid.uuid4().hex, description=description[:512],
                                               roleArn=role, actions=actions, targets=targets, stopConditions=stops,
                                               tags=tags)["experimentTemplate"]["id"]

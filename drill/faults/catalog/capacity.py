@@ -9,7 +9,7 @@ from typing import Any
 from drill.core.calls import Call, Ctx, aws, other
 from drill.core.errors import InvalidInput
 from drill.core.waits import wait_until
-from drill.faults.registry import Fault, register
+from drill.faults.registry import Fault, refuse_marked, register
 from drill.ops import eks
 from drill.targets.base import Target
 
@@ -22,7 +22,9 @@ class NodeGroupZero(Fault):
     state = {"before": dict}
 
     def capture(self, target: Target, role: str = "dr") -> dict[str, Any]:
-        return {"role": role, "before": eks.scaling(target, role)}
+        before = eks.scaling(target, role)
+        refuse_marked(self.name, [f"{role} node group already at 0 nodes"] if before.get("desiredSize") == 0 else [])
+        return {"role": role, "before": before}
 
     def inject(self, target: Target, role: str = "dr", before: dict[str, int] | None = None, **_: Any) -> dict[str, Any]:
         cl = target.cfg.side(role).cluster

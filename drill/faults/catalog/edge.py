@@ -8,8 +8,10 @@ import json
 from typing import Any
 
 from drill.core.calls import Call, Ctx, aws
-from drill.faults.registry import Fault, register
+from drill.faults.registry import Fault, refuse_marked, register
 from drill.targets.base import Target
+
+SID = "DrillDenyReads"  # marks the drill's own policy
 
 
 @register
@@ -25,10 +27,11 @@ class FrontOriginDenied(Fault):
             before: str | None = s3.get_bucket_policy(Bucket=bucket)["Policy"]
         except s3.exceptions.ClientError:
             before = None
+        refuse_marked(self.name, [f"bucket {bucket} has the drill's deny policy"] if before and SID in before else [])
         return {"bucket": bucket, "before": before}
 
     def inject(self, target: Target, bucket: str = "", **_: Any) -> dict[str, Any]:
-        policy = {"Version": "2012-10-17", "Statement": [{"Sid": "DrillDenyReads", "Effect": "Deny", "Principal": "*",
+        policy = {"Version": "2012-10-17", "Statement": [{"Sid": SID, "Effect": "Deny", "Principal": "*",
                                                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
         target.client("s3", target.cfg.side("primary").region).put_bucket_policy(Bucket=bucket,
                                                                                  Policy=json.dumps(policy))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from drill.core.calls import GLOBAL, Call, Ctx, aws
-from drill.faults.registry import Fault, register
+from drill.faults.registry import Fault, refuse_marked, register
 from drill.ops import route53
 from drill.targets.base import Target
 
@@ -32,6 +32,8 @@ class HealthEndpointFailing(Fault):
     state = {"checks": list}
 
     def capture(self, target: Target, role: str = "primary") -> dict[str, Any]:
+        refuse_marked(self.name, [f"health check {hc['Id']} probes {FAILING_PATH}" for hc in route53.health_checks(target)
+                                  if hc["HealthCheckConfig"].get("ResourcePath") == FAILING_PATH])
         return {"role": role, "checks": route53.health_check_ids(target)}
 
     def inject(self, target: Target, checks: list[str] | None = None, **_: Any) -> dict[str, Any]:
@@ -56,8 +58,9 @@ class _Flag(Fault):
     state = {"before": dict}
 
     def capture(self, target: Target, **_: Any) -> dict[str, Any]:
-        return {"before": {hc["Id"]: bool(hc["HealthCheckConfig"].get(self.flag, False))
-                           for hc in route53.health_checks(target)}}
+        before = {hc["Id"]: bool(hc["HealthCheckConfig"].get(self.flag, False)) for hc in route53.health_checks(target)}
+        refuse_marked(self.name, [f"health check {hc} is already {self.flag}" for hc, on in before.items() if on])
+        return {"before": before}
 
     def inject(self, target: Target, before: dict[str, bool] | None = None, **_: Any) -> dict[str, Any]:
         for hc in before or {}:

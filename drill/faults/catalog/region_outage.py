@@ -14,7 +14,7 @@ from typing import Any
 
 from drill.core.calls import GLOBAL, Call, Ctx, aws, other
 from drill.core.errors import InvalidInput
-from drill.faults.registry import Fault, register
+from drill.faults.registry import Fault, refuse_running_experiments, register
 from drill.ops import fis, rds
 from drill.targets.base import Target
 
@@ -42,6 +42,7 @@ class RegionOutage(Fault):
 
     def capture(self, target: Target, role: str = "primary", duration_s: float | None = None) -> dict[str, Any]:
         side = target.cfg.side(role)
+        refuse_running_experiments(self.name, target, side.region)
         acct = target.account
         return {"role": role, "region": side.region,
                 "duration_s": float(duration_s or target.cfg.stop.time_budget_s),
@@ -71,7 +72,7 @@ class RegionOutage(Fault):
                                     "targets": {"Buckets": "buckets"}}
             targets["buckets"] = {"resourceType": "aws:s3:bucket", "resourceArns": buckets, "selectionMode": "ALL"}
         started = fis.start(target, region, actions, targets, f"drill {fault_tag}: {self.description}",
-                            [], target.cfg.measure.action_deadline_s, {"drill:fault": fault_tag})
+                            target.cfg.measure.action_deadline_s, {"drill:fault": fault_tag})
         replica = target.cfg.side(role).other
         stopped = False
         if rds.is_replica(rds.instance(target, replica)):
@@ -106,6 +107,8 @@ class RegionOutage(Fault):
         r = ctx.region("primary")
         return [aws("ec2", "DescribeVpcs", r, "*", note=f"VPC {ctx.cfg.network.primary.vpc}"),
                 aws("ec2", "DescribeSubnets", r, "*"),
+                aws("cloudwatch", "DescribeAlarms", r, tuple(ctx.alarm(r, a) for a in ctx.cfg.stop.alarms),
+                    note="the stop alarms: the experiment's stop conditions"),
                 aws("fis", "CreateExperimentTemplate", r, ctx.experiment("primary"), True,
                     "network cut + global-table and CRR pause, for the remaining time budget"),
                 aws("iam", "PassRole", GLOBAL, ctx.role(ctx.cfg.aws.fis_role), False, "the FIS role"),

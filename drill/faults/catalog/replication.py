@@ -9,7 +9,7 @@ from typing import Any
 
 from drill.core.calls import Call, Ctx, aws, other
 from drill.core.errors import InvalidInput
-from drill.faults.registry import Fault, register
+from drill.faults.registry import Fault, refuse_running_experiments, register
 from drill.ops import fis, rds
 from drill.targets.base import Target
 
@@ -26,6 +26,7 @@ class _FisPause(Fault):
         raise NotImplementedError
 
     def capture(self, target: Target, duration_s: float | None = None) -> dict[str, Any]:
+        refuse_running_experiments(self.name, target, target.cfg.side("primary").region)
         return {"region": target.cfg.side("primary").region, "arns": self.arns(target),
                 "duration_s": float(duration_s or target.cfg.stop.time_budget_s)}
 
@@ -39,7 +40,7 @@ class _FisPause(Fault):
                                                        "targets": {key: "resources"}}},
                             {"resources": {"resourceType": self.resource_type, "resourceArns": arns or [],
                                            "selectionMode": "ALL"}},
-                            f"drill {fault_tag}: {self.description}", [], target.cfg.measure.action_deadline_s,
+                            f"drill {fault_tag}: {self.description}", target.cfg.measure.action_deadline_s,
                             {"drill:fault": fault_tag})
         return {"experiment_id": started["experiment_id"], "template_id": started["template_id"]}
 
@@ -51,7 +52,10 @@ class _FisPause(Fault):
 
     def calls(self, ctx: Ctx) -> list[Call]:
         r = ctx.region("primary")
-        return [aws("fis", "CreateExperimentTemplate", r, ctx.experiment("primary"), True, self.action),
+        return [aws("fis", "ListExperiments", r, ctx.experiment("primary"), note="no drill's experiment running"),
+                aws("cloudwatch", "DescribeAlarms", r, tuple(ctx.alarm(r, a) for a in ctx.cfg.stop.alarms),
+                    note="the stop alarms: the experiment's stop conditions"),
+                aws("fis", "CreateExperimentTemplate", r, ctx.experiment("primary"), True, self.action),
                 aws("fis", "StartExperiment", r, ctx.experiment("primary"), True),
                 aws("fis", "GetExperiment", r, ctx.experiment("primary")),
                 aws("fis", "StopExperiment", r, ctx.experiment("primary"), True, "undo"),
