@@ -17,7 +17,6 @@ import yaml
 
 from drill.core.config import LoadedConfig, load_config
 from drill.core.errors import DrillError, InvalidInput, TargetUnavailable
-from drill.core.redact import MIN_FREE_TEXT
 from drill.targets.factory import NAMES as TARGETS
 
 CADENCES = ("monthly", "quarterly", "weekly", "all")
@@ -120,10 +119,6 @@ def cmd_config(args: argparse.Namespace) -> int:
     loaded = _load(args)
     cfg = loaded.config
     if args.action == "check":
-        hook = cfg.communication.webhook_url
-        if hook is not None and len(hook) < MIN_FREE_TEXT:
-            raise InvalidInput(f"communication.webhook_url: a secret shorter than {MIN_FREE_TEXT} characters cannot be "
-                               "redacted safely from free text")
         print(f"{loaded.path}: ok ({cfg.policy.name}: {cfg.regions.primary.name} -> {cfg.regions.dr.name}, "
               f"RTO {cfg.budgets.rto_s:.0f} s, RPO rds {cfg.budgets.rpo_s.get('rds')} s; "
               f"profile {loaded.profile or 'none'}, {len(loaded.overrides)} overrides)")
@@ -178,10 +173,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         _print_status(current, args.json)
         return 0 if current.get("healthy") else 1
     if args.action == "env":
-        twin = client.attach()
-        if twin is None:
+        attached = client.attach()
+        if attached is None:
             raise InvalidInput("sandbox is not running (start it with: drill sandbox up)")
-        for key, value in twin.info.env().items():  # the emulator takes any credentials: placeholders
+        for key, value in attached.info.env().items():  # the emulator takes any credentials: placeholders
             print(f"export {key}={value}")
         return 0
     print("sandbox: stopped" if client.down() else "sandbox: not running")

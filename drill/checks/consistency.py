@@ -168,10 +168,18 @@ def probe_tables(target: Target, tag: str, deadline_s: float) -> list[dict[str, 
                 key[table.range_key] = {"S": "0"}
             w = target.client("dynamodb", target.cfg.side(src).region)
             r = target.client("dynamodb", target.cfg.side(dst).region)
-            out.append({"table": table.name, "from": src, "to": dst, **_probe(
-                f"{table.name} {src}->{dst}", lambda w=w, t=table.name, k=key: w.put_item(TableName=t, Item=dict(k)),
-                lambda r=r, t=table.name, k=key: "Item" in r.get_item(TableName=t, Key=k),
-                lambda w=w, t=table.name, k=key: w.delete_item(TableName=t, Key=k), deadline_s)})
+
+            def write(w: Any = w, t: str = table.name, k: dict[str, Any] = key) -> None:
+                w.put_item(TableName=t, Item=dict(k))
+
+            def seen(r: Any = r, t: str = table.name, k: dict[str, Any] = key) -> bool:
+                return "Item" in r.get_item(TableName=t, Key=k)
+
+            def remove(w: Any = w, t: str = table.name, k: dict[str, Any] = key) -> None:
+                w.delete_item(TableName=t, Key=k)
+
+            out.append({"table": table.name, "from": src, "to": dst,
+                        **_probe(f"{table.name} {src}->{dst}", write, seen, remove, deadline_s)})
     return out
 
 
@@ -192,9 +200,11 @@ def probe_buckets(target: Target, tag: str, deadline_s: float) -> list[dict[str,
             sp.delete_object(Bucket=p, Key=k)
             sd.delete_object(Bucket=d, Key=k)
 
-        out.append({"bucket": pair.name, "to": pair.dr, **_probe(
-            f"s3 {pair.name}->{pair.dr}", lambda b=pair.name, k=key: sp.put_object(Bucket=b, Key=k, Body=b"probe"),
-            seen, remove, deadline_s)})
+        def write(b: str = pair.name, k: str = key) -> None:
+            sp.put_object(Bucket=b, Key=k, Body=b"probe")
+
+        out.append({"bucket": pair.name, "to": pair.dr,
+                    **_probe(f"s3 {pair.name}->{pair.dr}", write, seen, remove, deadline_s)})
     return out
 
 

@@ -18,6 +18,7 @@ from drill.core.errors import InvalidInput
 from drill.core.paths import DEFAULT_CONFIG, PROFILES_DIR
 from drill.core.schema import Config
 
+SECRET_KEYS = {"webhook_url"}  # config values that are secrets: never echoed in an error
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 
@@ -118,6 +119,8 @@ def _explain(err: ValidationError, raw: dict[str, Any], path: Path) -> str:
         msg = "required key is missing"
     else:
         got = _lookup(raw, loc)
+        if loc and str(loc[-1]) in SECRET_KEYS:
+            got = None  # a secret is never echoed, even a wrong one
         msg = first["msg"] + (f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else "")
     more = len(err.errors()) - 1
     suffix = f" [+{more} more problem{'s' if more > 1 else ''}]" if more else ""

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from drill.core.redact import MIN_FREE_TEXT
 from drill.core.settings import (
     AwsTargetConf,
     Endpoints,
@@ -115,6 +116,15 @@ class Communication(Model):
     notices: dict[Literal["failover", "failback"], Notice]
     alert_function: str  # the Lambda the health-check alarm's topic invokes; it posts to Slack
     slack: SlackApi = SlackApi()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _redactable(cls, v: str | None) -> str | None:
+        token = (v or "").rstrip("/").rsplit("/", 1)[-1]
+        if v is not None and len(token) < MIN_FREE_TEXT:
+            raise ValueError(f"its token (the last part of the path) is too short to redact safely from free text "
+                             f"(under {MIN_FREE_TEXT} characters)")
+        return v
 
 
 class Threshold(Model):

@@ -23,6 +23,7 @@ from drill.targets.base import Target
 
 if TYPE_CHECKING:
     from drill.engine.drill import Drill
+    from drill.traffic.stores import Store
 
 
 def runbook_state(target: Target) -> RunbookState:
@@ -77,8 +78,12 @@ def fail_back(drill: Drill, stabilize: bool = True) -> dict[str, Any]:
                 drill.traffic.stop_canaries()
                 for name, store in drill.traffic.stores.items():  # everything written in DR is in the primary
                     wanted = store.surviving("dr")
-                    wait_until(lambda s=store, w=wanted: s.surviving("primary") >= w, drill.deadline,
-                               f"{name} written in DR present in the primary region", drill.interval)
+
+                    def arrived(s: Store = store, w: set[int] = wanted) -> bool:
+                        return s.surviving("primary") >= w
+
+                    wait_until(arrived, drill.deadline, f"{name} written in DR present in the primary region",
+                               drill.interval)
                     info[name] = len(wanted)
             info["copied_late"] = s3.copy_back(t)
             info["rds"] = rds.promote(t, "primary", drill.deadline)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from drill.core.measure import RtoScanner, classify_writes, downsample, projected_rto, time_series
+from drill.core.measure import Req, RtoScanner, classify_writes, downsample, projected_rto, time_series
 from drill.engine.results import RpoResult, RtoResult
 from drill.traffic.locust import REORDER_S, LogReader, parse, records
 
@@ -44,6 +45,7 @@ def wait_recovery(drill: Drill, deadline_s: float) -> float | None:
 def measure_rto(drill: Drill) -> RtoResult:
     cfg = drill.cfg
     assert drill.traffic is not None and drill.traffic.load is not None
+    load = drill.traffic.load
     wait_recovery(drill, cfg.measure.success_window_s + REORDER_S + 60)
     time.sleep(0.5)
     drill.traffic.stop()
@@ -51,9 +53,9 @@ def measure_rto(drill: Drill) -> RtoResult:
                       cfg.measure.success_ratio)
     total = failed = 0
 
-    def feed() -> object:
+    def feed() -> Iterator[Req]:
         nonlocal total, failed
-        for rec in records(drill.traffic.load.log_path):  # type: ignore[union-attr]
+        for rec in records(load.log_path):
             total += 1
             failed += int(not rec.ok)
             req = rec.req()
@@ -63,7 +65,7 @@ def measure_rto(drill: Drill) -> RtoResult:
     series = time_series(feed(), 1.0)
     rto = scan.result()
     drill.journal.write("requests_summary", total=total, failed=failed,
-                        log=str(drill.traffic.load.log_path.relative_to(drill.dir)))
+                        log=str(load.log_path.relative_to(drill.dir)))
     drill.journal.write("traffic_series", bucket_s=1.0, buckets=downsample(series))
     projected = projected_rto(rto.rto_s, drill.clocks) if rto.rto_s is not None else None
     result = RtoResult(rto, cfg.budgets.rto_s, drill.clocks, projected)

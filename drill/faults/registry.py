@@ -22,7 +22,7 @@ class Fault:
     requires: ClassVar[frozenset[str]] = frozenset()  # capabilities of the target
     twin_only: ClassVar[bool] = False  # a network condition or failure no account API makes
     heals: ClassVar[str] = ""  # how it ends by itself if the harness dies; "" : it must be undone
-    params: ClassVar[dict[str, type]] = {}  # what --param may set
+    params: ClassVar[dict[str, type | tuple[type, ...]]] = {}  # what --param may set
     state: ClassVar[dict[str, type | tuple[type, ...]]] = {}  # what the undo reads (journaled), besides params
 
     def available(self, target: Target) -> str | None:
@@ -30,7 +30,9 @@ class Fault:
         missing = sorted(self.requires - target.capabilities)
         return f"needs {', '.join(missing)} (target {target.name} has not)" if missing else None
 
-    def capture(self, target: Target, **params: Any) -> dict[str, Any]:
+    # ``*args, **params``: each fault names its own keyword parameters (its ``params``, checked by
+    # ``check_params`` first); one it does not name stays a TypeError
+    def capture(self, target: Target, *args: Any, **params: Any) -> dict[str, Any]:
         """The state the undo restores, read before injecting (journaled, fsynced)."""
         return {}
 

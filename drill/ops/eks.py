@@ -6,11 +6,14 @@ the account's, and EKS refuses a desired size above the maximum), nodes, and wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drill.core.errors import ActionFailed
 from drill.core.waits import wait_until
 from drill.targets.base import Target
+
+if TYPE_CHECKING:
+    from kubernetes.client import V1ObjectMeta
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ def scale_deployments(target: Target, role: str, replicas: dict[str, int]) -> No
                                                _request_timeout=10)
 
 
+def name_of(meta: V1ObjectMeta | None) -> str:
+    """The name of an object the API listed (always set; the client types every field optional)."""
+    if meta is None or meta.name is None:
+        raise ActionFailed("the Kubernetes API listed an object without a name")
+    return meta.name
+
+
 def workloads(target: Target, role: str) -> dict[str, WorkloadState]:
     """Every deployment and daemonset of the policy's namespaces, with its pods' restarts."""
     from kubernetes import client
@@ -85,18 +95,19 @@ def workloads(target: Target, role: str) -> dict[str, WorkloadState]:
         restarts: dict[str, int] = {}
         waiting: dict[str, set[str]] = {}
         for pod in pods:
-            owner = next((o.name for o in (pod.metadata.owner_references or [])), "")
+            refs = pod.metadata.owner_references if pod.metadata is not None else None
+            owner = next((o.name for o in (refs or [])), "")
             for cs in (pod.status.container_statuses or []) if pod.status else []:
                 restarts[owner] = restarts.get(owner, 0) + int(cs.restart_count or 0)
                 if cs.state is not None and cs.state.waiting is not None:
                     waiting.setdefault(owner, set()).add(str(cs.state.waiting.reason))
         for dep in apps.list_namespaced_deployment(ns, _request_timeout=10).items:
-            name = dep.metadata.name
+            name = name_of(dep.metadata)
             out[name] = WorkloadState("deployment", ns, name, int(dep.spec.replicas or 0),
                                       int((dep.status.available_replicas if dep.status else 0) or 0),
                                       restarts.get(name, 0), tuple(sorted(waiting.get(name, ()))))
         for ds in apps.list_namespaced_daemon_set(ns, _request_timeout=10).items:
-            name = ds.metadata.name
+            name = name_of(ds.metadata)
             st = ds.status
             out[name] = WorkloadState("daemonset", ns, name, int(st.desired_number_scheduled or 0) if st else 0,
                                       int(st.number_ready or 0) if st else 0, restarts.get(name, 0),

@@ -86,11 +86,11 @@ def _ingress_lbs(target: Target, role: str, hosts: list[str]) -> dict[str, Lb]:
     api = client.NetworkingV1Api(target.kube(role))
     found: dict[str, str] = {}
     for ing in api.list_namespaced_ingress(cfg.app_namespace, _request_timeout=10).items:
-        lbs = [i.hostname for i in (ing.status.load_balancer.ingress or [])] if ing.status and \
+        lbs = [i.hostname for i in (ing.status.load_balancer.ingress or []) if i.hostname] if ing.status and \
             ing.status.load_balancer else []
         if not lbs:
             continue
-        for rule in ing.spec.rules or []:
+        for rule in (ing.spec.rules if ing.spec else None) or []:
             host = rule.host.split(".")[0] if rule.host else "api"
             found.setdefault(host, lbs[0])
     elb = target.client("elbv2", cfg.side(role).region)

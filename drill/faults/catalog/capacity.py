@@ -65,10 +65,10 @@ class PodKill(Fault):
 
         core = client.CoreV1Api(target.kube(role))
         for pod in core.list_namespaced_pod(namespace, label_selector=f"app={deployment}", _request_timeout=10).items:
+            name = eks.name_of(pod.metadata)
             if target.journal is not None:
-                target.journal.write("k8s_call", operation="delete_namespaced_pod", pod=pod.metadata.name,
-                                     namespace=namespace)
-            core.delete_namespaced_pod(pod.metadata.name, namespace, _request_timeout=10)
+                target.journal.write("k8s_call", operation="delete_namespaced_pod", pod=name, namespace=namespace)
+            core.delete_namespaced_pod(name, namespace, _request_timeout=10)
         return {}
 
     def undo(self, target: Target, role: str = "primary", deployment: str = "", namespace: str = "", **_: Any) -> None:
