@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _common() -> _Parser:
     common = _Parser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="policy config (default: config/portforge.yaml)")
+    common.add_argument("--config", metavar="FILE", help="policy config (default: the one policy file in config/)")
     common.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override any config value (repeatable)")
     common.add_argument("--target", choices=TARGETS, default="sandbox",

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +76,29 @@ class DataPlane:
         self.http = FastServer("dataplane", blocking=lambda req: limited or "/api/" in req.path)
         self.relays = {}
         for role, db in spec["db"].items():
-            self.relays[role] = Relay(self.http.loop, tuple(db["listen"]), tuple(db["target"]),
-                                      lambda r=role: r not in self.cut_dbs)
+            def db_open(r: str = role) -> bool:
+                return r not in self.cut_dbs
+
+            self.relays[role] = Relay(self.http.loop, tuple(db["listen"]), tuple(db["target"]), db_open)
+
+        def db_endpoint(r: str) -> Callable[[], tuple[str, int]]:
+            return lambda: tuple(spec["db"][r]["listen"])
+
         login = (spec["login"]["username"], spec["login"]["password"])
-        self.regions = {role: RegionServices(cfg, role, lambda r=role: tuple(spec["db"][r]["listen"]), login,
-                                             self.client, capacity) for role in ("primary", "dr")}
+        self.regions = {role: RegionServices(cfg, role, db_endpoint(role), login, self.client, capacity)
+                        for role in ("primary", "dr")}
         self.capacity = capacity
         self.sync_once()
         self.sites = {}
         for alb in cfg.albs:
             for role in ("primary", "dr"):
                 dns = spec["albs"][alb.name][role]
+
+                def alb_open(d: str = dns) -> bool:
+                    return d not in self.cut_albs
+
                 self.sites[dns] = self.http.listen(AlbApp(cfg, self.regions[role], alb.serves),
-                                                   spec["addresses"][dns], port, lambda d=dns: d not in self.cut_albs)
+                                                   spec["addresses"][dns], port, alb_open)
         front = spec["cloudfront"]
         self.front = FrontApp(self.client, front["id"])
         self.http.listen(self.front, front["address"], port)
@@ -113,7 +124,11 @@ class DataPlane:
         self.cut_albs, self.cut_dbs = set(state["cut_albs"]), set(state["cut_dbs"])
         for role, svc in self.regions.items():
             available: dict[str, int] = dict(state["available"][role])
-            svc.available = lambda dep, a=available: int(a.get(dep, 0))
+
+            def ready(dep: str, a: dict[str, int] = available) -> int:
+                return int(a.get(dep, 0))
+
+            svc.available = ready
         if state.get("start_checker") and hasattr(self, "checker") and not self.checker.thread.is_alive():
             self.checker.start()
 

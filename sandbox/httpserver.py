@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -108,14 +108,15 @@ class _FastProtocol(asyncio.Protocol):
         self.busy = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = conn = cast(asyncio.Transport, transport)  # a stream server's: a Transport
         if not self.site.open():  # the network path is cut: the connection goes nowhere
-            self.transport.abort()  # type: ignore[union-attr]
+            conn.abort()
             return
-        self.site.transports.add(self.transport)  # type: ignore[arg-type]
+        self.site.transports.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.site.transports.discard(self.transport)  # type: ignore[arg-type]
+        if self.transport is not None:
+            self.site.transports.discard(self.transport)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -197,7 +198,7 @@ class FastServer:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{name}-app")
         self.loop = asyncio.new_event_loop()
         self.sites: list[Site] = []
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[asyncio.Server] = []
         self.thread = threading.Thread(target=self._run, name=f"http-{name}", daemon=True)
         self.thread.start()
 
@@ -208,7 +209,7 @@ class FastServer:
     def listen(self, app: App, host: str, port: int, gate: Callable[[], bool] | None = None) -> Site:
         site = Site(app, gate)
 
-        async def start() -> asyncio.AbstractServer:
+        async def start() -> asyncio.Server:
             return await self.loop.create_server(lambda: _FastProtocol(self, site), host, port, reuse_address=True,
                                                  backlog=512)
 

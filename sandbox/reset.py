@@ -119,6 +119,8 @@ def _dns(twin: Twin, sup: Supervisor, steps: list[str]) -> None:
 
 
 def _clusters(twin: Twin, sup: Supervisor, steps: list[str]) -> None:
+    from sandbox.clusters import seed
+
     cfg = twin.cfg
     for role in ROLES:
         cl = cfg.side(role).cluster
@@ -127,7 +129,7 @@ def _clusters(twin: Twin, sup: Supervisor, steps: list[str]) -> None:
             scalingConfig={"minSize": cl.min_nodes, "maxSize": cl.max_nodes, "desiredSize": cl.nodes})
         cluster, rec = twin.clusters[role]
         fresh = type(cluster)(cluster.name, cluster.region, cluster.version)
-        sup._seed(fresh, role)
+        seed(fresh, cfg, twin.inventory, role)
         with cluster.lock:
             for key, obj in fresh.objects.items():
                 if key[0] in ("deployments", "daemonsets"):

@@ -1,6 +1,7 @@
 """The twin's supervisor process: the composition root. It starts every part, wires their hooks,
 serves the control API, and tears everything down on SIGTERM/SIGINT (removing its runtime
-directory).
+directory). The Kubernetes clusters' start-up (seeding, reconcilers, API servers, kubeconfig) is
+``sandbox.clusters``; the data plane runs in a child process (``sandbox.dataplane``).
 
 Started by ``drill sandbox up`` (``sandbox.client.up``) as ``python -m sandbox.supervisor
 RUNTIME_DIR``; the resolved config arrives as RUNTIME_DIR/config.json. Progress and failures go
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -31,7 +31,6 @@ from sandbox.twin import Twin
 
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
            "AWS_DEFAULT_REGION": "us-east-1"}
-ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)[:@](.+)$")
 
 
 def free_port(host: str, kind: int = socket.SOCK_STREAM, want: int = 0) -> int:
@@ -103,7 +102,7 @@ class Supervisor:
         twin.state.update(aws_endpoint=self.aws_url, aws_routing=self._routing())
         self.timed("aws", t)
         mysql.join(timeout=90)
-        if getattr(self, "mysql_error", None) is not None:
+        if self.mysql_error is not None:
             raise self.mysql_error
         if mysql.is_alive():
             raise TimeoutError("MariaDB pair did not start within 90 s")
@@ -264,97 +263,12 @@ class Supervisor:
         self.timed("behaviour", t)
 
     def _start_kubernetes(self) -> None:
-        from sandbox.httpserver import Server
-        from sandbox.k8s.api import make_app
-        from sandbox.k8s.kubeconfig import kubeconfig
-        from sandbox.k8s.reconciler import Reconciler
-        from sandbox.k8s.store import Cluster
+        from sandbox import clusters
 
-        cfg, twin = self.cfg, self.twin
         t = time.monotonic()
-        urls: dict[str, str] = {}
-        for role in ROLES:
-            side = cfg.side(role)
-            cluster = Cluster(side.cluster.cluster, side.region, side.cluster.version)
-            self._seed(cluster, role)
-            rec = Reconciler(cluster, cfg.eks.pods_per_node, cfg.sandbox.timing.pod_start_s,
-                             cfg.sandbox.timing.node_start_s, self._desired_nodes(role),
-                             lambda r=role: r not in twin.cut.regions, self._image_available)
-            rec.reconcile()
-            server = Server(make_app(cluster, rec), self.host, getattr(cfg.sandbox.ports, f"k8s_{role}"), f"k8s-{role}")
-            self.servers.append(server)
-            twin.clusters[role] = (cluster, rec)
-            urls[side.cluster.cluster] = server.url
-        (self.rundir / "kubeconfig").write_text(kubeconfig(urls))
-        twin.state["kubeconfig"] = str(self.rundir / "kubeconfig")
-        threading.Thread(target=self._reconcile_loop, name="k8s-reconciler", daemon=True).start()
+        clusters.start(self.cfg, self.twin, self.host, self.rundir, self.servers,
+                       lambda: bool(self.__dict__.get("stopping")))
         self.timed("kubernetes", t)
-
-    def _seed(self, cluster: Any, role: str) -> None:
-        cfg, inv = self.cfg, self.twin.inventory
-        ns = cfg.app_namespace
-        side = cfg.side(role)
-        for wl in cfg.workloads:
-            image = f"{wl.name}:stable"
-            if wl.image and wl.image.startswith("ecr:"):
-                image = f"{inv.account_id}.dkr.ecr.{side.region}.amazonaws.com/{wl.image[4:]}:release"
-            elif wl.image:
-                image = wl.image
-            replicas = wl.replicas if role == "primary" else min(wl.replicas, cfg.eks.standby_replicas)
-            cluster.add_workload("deployments", wl.deployment, ns, image, replicas, wl.port, wl.name)
-        for ds in cfg.daemonsets:
-            cluster.add_workload("daemonsets", ds.name, ds.namespace, f"{ds.name}:stable")
-        for group in cfg.system_services.values():
-            for name in group:
-                cluster.add_workload("deployments", name, "kube-system", f"{name}:stable", 1)
-        for ing in cfg.ingresses:
-            host = "api" if ing.host == "*" else ing.host.split(".")[0]
-            alb = next((a for a in cfg.albs if host in a.serves), cfg.albs[0])
-            cluster.add_simple("ingresses", ns, ing.name, {"spec": {"ingressClassName": "alb", "rules": [
-                {"host": None if ing.host == "*" else ing.host, "http": {"paths": [
-                    {"path": "/", "pathType": "Prefix", "backend": {"service": {
-                        "name": ing.service, "port": {"number": ing.port}}}}]}}]},
-                "status": {"loadBalancer": {"ingress": [{"hostname": inv.albs[alb.name][role]}]}}})
-        for cm in cfg.configmaps:
-            cluster.add_simple("configmaps", ns, cm, {"data": {"region": side.region}})
-
-    def _desired_nodes(self, role: str) -> Any:
-        cl = self.cfg.side(role).cluster
-        eks = self.twin.backends
-
-        def desired() -> int | None:
-            from moto.eks.models import eks_backends
-
-            try:
-                ng = eks_backends[eks.account][self.cfg.side(role).region].clusters[cl.cluster].nodegroups[cl.node_group]
-                return int(ng.scaling_config["desiredSize"])
-            except KeyError:
-                return 0  # the node group is gone: no nodes
-
-        return desired
-
-    def _image_available(self, image: str) -> bool:
-        m = ECR_IMAGE.match(image)
-        if not m:
-            return True  # a public image
-        account, region, repo, ref = m.groups()
-        try:
-            repository = self.twin.backends.ecr(region).repositories.get(repo)
-        except KeyError:
-            return False
-        if repository is None:
-            return False
-        return any(ref in (img.image_tags or []) or ref == img.image_digest for img in repository.images)
-
-    def _reconcile_loop(self) -> None:
-        interval = self.cfg.sandbox.timing.reconcile_interval_s
-        while not self.__dict__.get("stopping"):
-            time.sleep(interval)
-            for cluster, rec in self.twin.clusters.values():
-                try:
-                    rec.reconcile()
-                except Exception as exc:
-                    self.twin.event("reconcile_error", cluster=cluster.name, error=str(exc)[:200])
 
     def _start_dataplane(self) -> None:
         import subprocess
@@ -400,8 +314,8 @@ class Supervisor:
         while not (twin.refresh_state()["healthy"] and len(twin.health_metrics()) == len(twin.inventory.health_checks)
                    and all(h for _, h in twin.health_metrics())):
             if time.monotonic() > deadline:
-                bad = [n for n, p in twin.state["parts"].items() if not p["healthy"]]
-                raise TimeoutError(f"parts not healthy within 30 s: {', '.join(bad) or 'health checks'}")
+                unhealthy = [n for n, p in twin.state["parts"].items() if not p["healthy"]]
+                raise TimeoutError(f"parts not healthy within 30 s: {', '.join(unhealthy) or 'health checks'}")
             time.sleep(0.2)
 
     # ------------------------------------------------------------------ stop

@@ -78,7 +78,7 @@ class Twin:
             cut |= cut_subnets(acls)
         albs = {dns for dns, subs in inv.alb_subnets.items() if subs and all(s in cut for s in subs)}
         dbs = {role for role, subs in inv.db_subnets.items() if subs and all(s in cut for s in subs)}
-        regions = {role for role in ROLES if self._private(role) and all(s in cut for s in self._private(role))}
+        regions: set[str] = {role for role in ROLES if self._private(role) and all(s in cut for s in self._private(role))}
         if (albs, dbs, regions) != (self.cut.albs, self.cut.dbs, self.cut.regions):
             self.event("network", cut_albs=sorted(albs), cut_dbs=sorted(dbs), cut_regions=sorted(regions))
         self.cut = Cut(cut, albs, dbs, regions)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drill.engine.api import (
     Drill,
     calls,
@@ -18,7 +20,7 @@ from drill.engine.api import (
 )
 
 
-def _late(results: list[dict], budget: float | None) -> list[str]:  # type: ignore[type-arg]
+def _late(results: list[dict[str, Any]], budget: float | None) -> list[str]:
     return [f"{r['probe']}: " + ("never seen" if r["seen_after_s"] is None else f"{r['seen_after_s']:.2f} s")
             for r in results if r["seen_after_s"] is None or (budget is not None and r["seen_after_s"] > budget)]
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO_ROOT / "config"
-DEFAULT_CONFIG = CONFIG_DIR / "portforge.yaml"
+# the policy a command applies without --config: the one policy file in config/ (profiles apart)
+_POLICIES = sorted(CONFIG_DIR.glob("*.yaml"))
+DEFAULT_CONFIG = _POLICIES[0] if len(_POLICIES) == 1 else CONFIG_DIR / "(several policies: pass --config)"
 PROFILES_DIR = CONFIG_DIR / "profiles"
 REPORTS_DIR = REPO_ROOT / "reports"
 SCENARIOS_DIR = REPO_ROOT / "scenarios"

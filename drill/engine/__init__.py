@@ -4,6 +4,6 @@ the stop-condition watchdog, the live view, restore and the lease (``session``, 
 ``progress``, ``lock``), the commands (``runner``: drill run; ``chaos``: drill fault;
 ``rollback``; ``commands``: drill failback), and ``api``: what the steps may use.
 
-May import: every package of ``drill`` below it (core, targets, ops, faults, traffic, checks, plan,
-report); of the twin, nothing.
+May import: every package of ``drill`` below it (core, targets, ops, faults, traffic, notify,
+checks, plan, report); of the twin, nothing.
 """

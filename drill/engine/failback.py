@@ -37,7 +37,7 @@ def runbook_state(target: Target) -> RunbookState:
         nodes = cfg.eks.dr.nodes
     return RunbookState(
         dr_writer=d is not None and not rds.is_replica(d),
-        primary_replica_of_dr=rds.is_replica(p) and str(p.get("ReadReplicaSourceDBInstanceIdentifier")).endswith(  # type: ignore[union-attr]
+        primary_replica_of_dr=rds.is_replica(p) and str(p.get("ReadReplicaSourceDBInstanceIdentifier")).endswith(
             cfg.rds.replica.id),
         records_at_dr=sorted(name for name, dns in at.items() if dns in dr_lbs),
         dr_nodes=int(nodes), standby_nodes=cfg.eks.dr.nodes)

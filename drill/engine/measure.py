@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from drill.core.measure import Req, RtoScanner, classify_writes, downsample, projected_rto, time_series
 from drill.engine.results import RpoResult, RtoResult
-from drill.traffic.locust import REORDER_S, LogReader, parse, records
+from drill.traffic.locust import REORDER_S, LogReader, RequestRecord, parse, records
 
 if TYPE_CHECKING:
     from drill.engine.drill import Drill
@@ -25,7 +25,7 @@ def wait_recovery(drill: Drill, deadline_s: float) -> float | None:
     scan = RtoScanner(drill.marks["fault"], cfg.side("dr").region, cfg.measure.success_window_s,
                       cfg.measure.success_ratio)
     reader = LogReader(drill.traffic.load.log_path)
-    heap: list[tuple[float, int, object]] = []
+    heap: list[tuple[float, int, RequestRecord]] = []
     n, newest = 0, float("-inf")
     end = time.monotonic() + deadline_s
     while time.monotonic() < end and scan.recovered_at is None:
@@ -37,7 +37,7 @@ def wait_recovery(drill: Drill, deadline_s: float) -> float | None:
             newest = max(newest, rec.t)
             heapq.heappush(heap, (rec.t, n, rec))
         while heap and (heap[0][0] < newest - REORDER_S or heap[0][0] < time.time() - REORDER_S):
-            scan.feed(heapq.heappop(heap)[2].req())  # type: ignore[attr-defined]
+            scan.feed(heapq.heappop(heap)[2].req())
         time.sleep(0.5)
     return scan.recovered_at
 
@@ -89,7 +89,7 @@ def measure_rpo(drill: Drill, written: str = "primary", read: str = "dr", event:
         instant = drill.marks.get(f"fault_in_effect:{name}", fault_at) if fault_at is not None else None
         loss = classify_writes(name, [w for w in writer.writes if w.region == region], store.surviving(read),
                                instant, ordered=store.ordered)
-        result = RpoResult(name, cfg.budgets.rpo_s.get(name) if event == "rpo" else 0.0, loss)  # type: ignore[call-overload]
+        result = RpoResult(name, cfg.budgets.rpo_s.get(name) if event == "rpo" else 0.0, loss)
         drill.journal.write(event, **result.as_dict())
         out[name] = result
     if event == "rpo":

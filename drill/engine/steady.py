@@ -35,7 +35,7 @@ def steady_state(drill: Drill) -> SteadyState:
     if alarmed:
         problems.append(f"alarms in ALARM: {alarmed}")
     replica = rds.instance(t, "dr")
-    if not rds.is_replica(replica) or not str(replica.get("ReadReplicaSourceDBInstanceIdentifier")).endswith(  # type: ignore[union-attr]
+    if not rds.is_replica(replica) or not str(replica.get("ReadReplicaSourceDBInstanceIdentifier")).endswith(
             cfg.rds.primary.id):
         problems.append(f"{cfg.rds.replica.id} is not a read replica of {cfg.rds.primary.id}")
     lag = rds.replica_lag_s(t, "dr")

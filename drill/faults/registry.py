@@ -48,9 +48,9 @@ class Fault:
     def calls(self, ctx: Ctx) -> list[Call]:
         return []
 
-    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+    def check_params(self, params: dict[str, Any], undo_state: bool = False) -> dict[str, Any]:
         """--param values and journal undo state, against what the fault declares (InvalidInput)."""
-        allowed = {**self.params, **self.state, "fault_tag": str}
+        allowed = {**self.params, **self.state, "fault_tag": str} if undo_state else dict(self.params)
         for key, value in params.items():
             if key not in allowed:
                 raise InvalidInput(f"fault {self.name}: unknown parameter {key!r} "

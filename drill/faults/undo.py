@@ -51,7 +51,7 @@ def undo_all(target: Target, journal: Journal | None, pending: Iterable[Pending]
     for p in pending:
         try:
             fault = get(p.name)
-            fault.check_params(p.state)
+            fault.check_params(p.state, undo_state=True)
             fault.undo(target, **p.state)
         except Exception as exc:
             result.failed.append(p.fault_id)

@@ -9,7 +9,7 @@ Every waiter has a deadline and starts only after the status changed (``wait_tra
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 import pymysql
 
@@ -27,7 +27,7 @@ def instance(target: Target, role: str) -> dict[str, Any] | None:
         return None
 
 
-def is_replica(desc: dict[str, Any] | None) -> bool:
+def is_replica(desc: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return bool(desc and desc.get("ReadReplicaSourceDBInstanceIdentifier"))
 
 

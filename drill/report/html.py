@@ -23,7 +23,7 @@ LABELS = {
 }
 
 
-class _Obj(dict):  # type: ignore[type-arg]
+class _Obj(dict[str, Any]):
     """A dict whose keys read as attributes in templates, nested, missing keys as None."""
 
     def __getattr__(self, name: str) -> Any:

@@ -130,7 +130,8 @@ def _eks() -> None:
 
     def update(self: EKSBackend, cluster_name: str, nodegroup_name: str, *args: Any, **kwargs: Any) -> Any:
         scaling = kwargs.get("scaling_config") or {}
-        ng = self.clusters.get(cluster_name) and self.clusters[cluster_name].nodegroups.get(nodegroup_name)
+        cluster = self.clusters.get(cluster_name)
+        ng = cluster.nodegroups.get(nodegroup_name) if cluster is not None else None
         if scaling and ng is not None:
             current = ng.scaling_config or {}
             lo = int(scaling.get("minSize", current.get("minSize", 0)))

@@ -128,7 +128,8 @@ def install() -> None:
             behaviour["TargetOriginId"] = group["Members"]["Items"][0]["OriginId"]
         original_config(self, config)
         if group is not None:
-            self.DefaultCacheBehavior.target_origin_id = target
+            # moto sets the config's keys as attributes (__dict__.update): its class does not declare them
+            self.DefaultCacheBehavior.target_origin_id = target  # type: ignore[attr-defined]
 
     DistributionConfig.__init__ = distribution_config  # type: ignore[method-assign]
 

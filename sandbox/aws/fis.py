@@ -91,7 +91,7 @@ class FisRunner:
                 action["state"] = {"status": status, "reason": reason}
                 action["endTime"] = time.time()
         exp.status = status
-        exp.drill_reason = reason
+        exp.drill_reason = reason  # type: ignore[attr-defined]  # the twin's own, on moto's object
         exp.end_time = time.time()
 
     def stop(self, exp: Experiment) -> None:
@@ -120,12 +120,20 @@ class FisRunner:
             for arn in arns:
                 region, table = arn.split(":")[3], arn.split("/", 1)[1]
                 self.pause("dynamodb", source_name(table, region), True)
-                self.undo[exp.id].append(lambda t=table, r=region: self.pause("dynamodb", source_name(t, r), False))
+
+                def resume_table(t: str = table, r: str = region) -> None:
+                    self.pause("dynamodb", source_name(t, r), False)
+
+                self.undo[exp.id].append(resume_table)
         elif kind == "aws:s3:bucket-pause-replication":
             for arn in arns:
                 bucket = arn.split(":::", 1)[1]
                 self.pause("s3", bucket, True)
-                self.undo[exp.id].append(lambda b=bucket: self.pause("s3", b, False))
+
+                def resume_bucket(b: str = bucket) -> None:
+                    self.pause("s3", b, False)
+
+                self.undo[exp.id].append(resume_bucket)
         else:
             raise ValueError(f"{kind}: not an action the twin runs")
 
@@ -167,7 +175,7 @@ def install(runner: FisRunner) -> None:
     def start(self: FISBackend, *args: Any, **kwargs: Any) -> dict[str, Any]:
         result = original_start(self, *args, **kwargs)
         exp = self.experiments[result["id"]]
-        exp.drill_managed = True
+        exp.drill_managed = True  # type: ignore[attr-defined]  # the twin's own, on moto's object
         _runner[0].start(exp)
         return dict(exp.to_dict(tags=self.tagger.get_tag_dict_for_resource(exp.arn)))
 

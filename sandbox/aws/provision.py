@@ -69,7 +69,7 @@ def provision(cfg: Config, client: ClientFactory, secrets: Secrets, posture: str
 
     gaps: set[str] = {str(g.key) for g in cfg.known_gaps} if posture == "as-is" else set()
     inv = Inventory(skipped=sorted(gaps))
-    roles = {r: cfg.side(r).region for r in ROLES}
+    roles: dict[str, str] = {r: cfg.side(r).region for r in ROLES}
     inv.account_id = client("sts", roles["primary"]).get_caller_identity()["Account"]
     subnets = _network(cfg, client, roles)
     inv.private_subnets = {role: list(subnets[role]["private"]) for role in roles}

@@ -202,9 +202,9 @@ def _route(cluster: Cluster, req: Request, res: str, ns: str | None, name: str |
             if cluster.get(res, ns or "", new_name):
                 return _status(409, "AlreadyExists", f'{res} "{new_name}" already exists')
             body.setdefault("status", {})
-            obj = cluster.put(res, ns or "", body)
+            created = cluster.put(res, ns or "", body)
             cluster.event("created", resource=res, name=new_name)
-            return Response.json(obj, 201)
+            return Response.json(created, 201)
         return _status(405, "MethodNotAllowed", f"{req.method} not supported on the {res} collection")
     obj = cluster.get(res, ns or "", name)
     if obj is None:
