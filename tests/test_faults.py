@@ -156,6 +156,8 @@ def test_fault_shows_and_is_undone(name: str, steady: dict[str, Any], account: d
     assert events[-1].event == "drill_finished", events[-1]
     if name != "pod_kill":  # new pods are the undo of a pod kill
         assert not in_effect(name, account, twin, before), f"{name}: still in effect after the undo"
-    status = twin.status()
+    deadline = time.monotonic() + 30  # replication reconnects after a database comes back
+    while not (status := twin.status())["healthy"] and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert status["healthy"], {k: v for k, v in status["parts"].items() if not v["healthy"]}
     assert world(account) == steady

@@ -10,7 +10,7 @@ from drill.checks import alert as alert_checks
 from drill.checks import consistency
 from drill.checks.cognito import CognitoCheck
 from drill.core.errors import ActionFailed
-from drill.core.waits import wait_until
+from drill.core.waits import wait_until, wait_value
 from drill.engine.drill import Drill
 from drill.engine.failback import fail_back, runbook_state
 from drill.engine.failover import declare, failover, inject, served_by, switch_dns, verify_services, wait_detection
@@ -170,19 +170,28 @@ def probe_database(drill: Drill) -> dict[str, Any]:
 
 
 def replication_caught_up(drill: Drill) -> None:
-    """Until the DR replica has applied everything (ReplicaLag 0) and one more delay of each
-    replication has passed for what was in flight."""
+    """Until the DR replica has applied everything (ReplicaLag 0); the stores that replicate
+    asynchronously are compared until they agree or their wait runs out (``compare``)."""
     wait_until(lambda: rds.replica_lag_s(drill.target, "dr") == 0, drill.deadline, "ReplicaLag 0", drill.interval)
-    sb = drill.cfg.sandbox
-    time.sleep((max(sb.rds.replication_delay_s, sb.dynamodb.replication_delay_s, sb.s3.replication_delay_s)
-                if drill.target.twin is not None else 0.0) + 1.0)
     drill.journal.write("replication_caught_up")
 
 
 def compare(drill: Drill, store: str) -> list[str]:
+    """The store's differences between the regions. A store that replicates asynchronously is
+    compared again until the copies agree, for up to three times its RPO budget (at least 5 s, at
+    most the action deadline): a difference still there after that is one replication left."""
     if store not in consistency.CHECKS:
         raise ActionFailed(f"no comparison for {store!r} (known: {', '.join(consistency.CHECKS)})")
-    diffs = consistency.CHECKS[store](drill.target)
+    check = consistency.CHECKS[store]
+    budget = next((float(v) for k, v in drill.cfg.budgets.rpo_s.items() if k == store), None)
+    diffs = check(drill.target)
+    if diffs and budget is not None:
+        wait_s = min(drill.deadline, max(5.0, 3 * float(budget)))
+        try:
+            diffs = wait_value(lambda: check(drill.target), lambda d: not d, wait_s, f"{store} copies agreeing",
+                               drill.interval * 5)
+        except ActionFailed:
+            diffs = check(drill.target)
     drill.journal.write("consistency", store=store, differences=diffs, count=len(diffs))
     return diffs
 

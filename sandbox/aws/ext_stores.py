@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -60,12 +61,18 @@ def install() -> None:
     S3Backend.put_object = put_object  # type: ignore[method-assign]
 
     original_add = StreamShard.add
+    shard_lock = threading.Lock()  # the emulator serves requests on many threads
 
     def shard_add(self: StreamShard, old: Any, new: Any) -> None:
-        original_add(self, old, new)
-        if EVENTS.stream_record and self.items:
-            EVENTS.stream_record.fire(region=self.table.region_name, table=self.table.name,
-                                      record=self.items[-1].record)
+        # the record this write added, read under the same lock as the add: another thread's
+        # write between the two would otherwise be fired twice and this one never (lost to replication)
+        # (fired under it too, so the replication queue keeps the stream's order)
+        with shard_lock:
+            before = len(self.items)
+            original_add(self, old, new)
+            if EVENTS.stream_record and len(self.items) > before:
+                EVENTS.stream_record.fire(region=self.table.region_name, table=self.table.name,
+                                          record=self.items[-1].record)
 
     StreamShard.add = shard_add  # type: ignore[method-assign]
 

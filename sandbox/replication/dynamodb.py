@@ -39,8 +39,9 @@ class DynamoReplicator(Worker):
             for table in self.tables:
                 try:
                     desc = ddb.describe_table(TableName=table)["Table"]
-                except Exception:
-                    self._replicas[(region, table)] = None
+                except Exception as exc:  # a read that failed says nothing about the table: keep what was known
+                    if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
+                        self._replicas[(region, table)] = None
                     continue
                 replicas = [r["RegionName"] for r in desc.get("Replicas", [])]
                 on = desc.get("StreamSpecification", {}).get("StreamEnabled")
