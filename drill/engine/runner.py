@@ -47,6 +47,10 @@ class DrillRunPlugin:
                     str(REPO_ROOT)) else feature.filename, "tags": tags}
         self.outcomes[request.node.nodeid] = {**info, "status": "passed", "error": None, "step": None}
         self.drill.journal.write("scenario_started", **info)
+        self.drill.current_scenario, self.drill.current_step = scenario.name, None
+
+    def pytest_bdd_before_step(self, request: Any, feature: Any, scenario: Any, step: Any, step_func: Any) -> None:
+        self.drill.current_step = f"{step.keyword} {step.name}"
 
     def pytest_bdd_step_error(self, request: Any, feature: Any, scenario: Any, step: Any, step_func: Any,
                               step_func_args: Any, exception: BaseException) -> None:
@@ -77,13 +81,16 @@ class DrillRunPlugin:
 
 
 def preflight(loaded: LoadedConfig, target_name: str, cadence: str, select: str | None, confirm: str | None,
-              posture: str | None = None) -> tuple[Target, set[str]]:
+              posture: str | None = None, progress: Progress | None = None) -> tuple[Target, set[str]]:
     """What pytest will run, and the guardrails for it; the target made (or refused) before any change."""
     scenarios = collect(loaded, cadence, select)
     if not scenarios:
         raise InvalidInput(f"no scenario of cadence {cadence}" + (f" matches -k {select!r}" if select else ""))
     destructive = any(loaded.config.aws.destructive_tag in sc.tags for sc in scenarios)
-    target = make_target(target_name, loaded, posture=posture, confirm=confirm, destructive=destructive)
+    if progress is not None:
+        progress.stage = f"{len(scenarios)} scenarios collected; reaching the target"
+    target = make_target(target_name, loaded, posture=posture, confirm=confirm, destructive=destructive,
+                         on_startup_step=progress.startup_step if progress is not None else None)
     from drill.plan.catalogue import build
 
     plan = build(loaded, cadence, target_name, target.capabilities, None, select, scenarios)
@@ -100,12 +107,19 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
 
     reports = Path(reports_dir) if reports_dir else REPORTS_DIR
     started = time.monotonic()
-    made, allowed = preflight(loaded, target, cadence, select, confirm)
-    drill = Drill(loaded, target, cadence, reports, lang=lang, target=made)
+    progress = Progress(stage="collecting the scenarios")  # a status from the first second
+    progress.start()
+    try:
+        made, allowed = preflight(loaded, target, cadence, select, confirm, progress=progress)
+        drill = Drill(loaded, target, cadence, reports, lang=lang, target=made)
+    except BaseException:
+        progress.stop()
+        raise
+    progress.attach(drill)
     plugin = DrillRunPlugin(drill, allowed)
     args = ["-q", "--no-header", "-o", "console_output_style=classic", f"--junitxml={drill.dir / 'junit.xml'}",
             f"--cucumberjson={drill.dir / 'cucumber.json'}", *pytest_args(cadence, select)]
-    session = Session(drill, progress=Progress(drill), confirm=confirm)
+    session = Session(drill, progress=progress, confirm=confirm)
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
     try:
         with session, drill_config_env(loaded):
@@ -117,7 +131,10 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     except KeyboardInterrupt:
         pass
     result = render(drill.dir, lang)
+    published = publish_history(drill)
     print_summary(drill, result, time.monotonic() - started, reports, session.remaining, target, confirm)
+    if published:
+        print(f"  published: {published}")
     if session.stopped_by:
         return 1
     if session.signalled or code == pytest.ExitCode.INTERRUPTED:
@@ -141,3 +158,30 @@ def print_summary(drill: Drill, result: dict[str, Any], elapsed: float, reports:
     print(f"  files: {drill.dir}/{{report.md,result.json,junit.xml,cucumber.json,journal.jsonl}}; "
           f"all drills: {reports / 'index.html'}", file=out)
     print(f"report: {drill.dir / 'report.html'}", file=out)
+
+
+def publish_history(drill: Drill) -> str | None:
+    """The finished drill's reports to the configured S3 history, and the index from there; the
+    upload's calls journaled like any other (appended after the drill's end)."""
+    from drill.core.journal import Journal
+    from drill.report import history
+
+    loc = history.where(drill.cfg)
+    if loc is None:
+        return None
+    journal = Journal(drill.dir / "journal.jsonl", drill.journal.redactor)
+    calls = Journal(drill.dir / "calls.jsonl", drill.journal.redactor)
+    drill.target.journal, drill.target.calls = journal, calls
+    try:
+        s3 = drill.target.client("s3", loc[2])
+        keys = history.publish(s3, drill.cfg, drill.dir)
+        history.render_index(s3, drill.cfg, drill.dir.parent)
+        journal.write("history_published", durable=True, bucket=loc[0], prefix=loc[1], files=len(keys))
+        return f"s3://{loc[0]}/{loc[1]}{drill.dir.name}/"
+    except Exception as exc:  # the drill's verdict stands; the history is not there
+        journal.write("history_failed", durable=True, error=f"{type(exc).__name__}: {exc}"[:300])
+        print(f"  history NOT published to s3://{loc[0]}/{loc[1]}: {type(exc).__name__}: {exc}"[:300])
+        return None
+    finally:
+        journal.close()
+        calls.close()

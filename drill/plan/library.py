@@ -227,4 +227,10 @@ def session(c: Ctx) -> list[Call]:
     out += [aws("eks", "DescribeNodegroup", c.region("dr"), c.nodegroup("dr"), note="runbook state")]
     out += [aws("s3", "GetBucketReplication", c.region(r), c.buckets(r), note="runbook state: replication rules")
             for r in ("primary", "dr")]
+    if cfg.history.bucket:
+        h = f"arn:aws:s3:::{cfg.history.bucket}"
+        r = cfg.history.region or c.region("primary")
+        out += [aws("s3", "PutObject", r, f"{h}/{cfg.history.prefix}*", True, "the drill's reports, published"),
+                aws("s3", "ListObjectsV2", r, h, note="the published drills, for the index"),
+                aws("s3", "GetObject", r, f"{h}/{cfg.history.prefix}*", note="their result.json")]
     return out + steady(c) + failback(c)
