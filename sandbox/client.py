@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,8 @@ def attach() -> Twin | None:
 
 
 def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 120.0,
-       localstack: dict[str, Any] | None = None) -> tuple[Twin, bool]:
+       localstack: dict[str, Any] | None = None,
+       on_step: Callable[[dict[str, float]], None] | None = None) -> tuple[Twin, bool]:
     """Start the twin in the background; return (twin, started_now). Raises InvalidInput on bad input.
 
     ``localstack`` (from the localstack target) sends the services it names to a real LocalStack
@@ -250,6 +252,8 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 120.
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = read_state()
+        if on_step is not None and state:
+            on_step(dict(state.get("timings") or {}))  # the start-up parts done so far
         if state and state.get("phase") == "running":
             return Twin(state), True
         if state and state.get("phase") == "failed" or proc.poll() is not None:

@@ -67,7 +67,10 @@ class Supervisor:
         write_json_atomic(self.rundir / "state.json", self.twin.state)
 
     def timed(self, name: str, start: float) -> None:
+        """A start-up part done: timed, and written to the state so `up` can show the steps."""
         self.timings[name] = round(time.monotonic() - start, 3)
+        self.twin.state["timings"] = dict(self.timings)
+        self.save_state()
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)

@@ -6,6 +6,7 @@ the record TTL applied, per-store RPO, and report.html rendered by a real browse
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -40,6 +41,18 @@ def test_every_scenario_passes_on_a_clean_twin(all_cadences: dict[str, Any]) -> 
     assert traced == {item.id: "passed" for item in CFG.checklist}, traced
     for fault in result["faults"]:
         assert fault["reverted_at"], fault
+    logs = list((all_cadences["dir"] / "load").glob("*.csv.gz"))  # the per-request log, compressed
+    with gzip.open(logs[0], "rt") as fh:
+        assert sum(1 for _ in fh) > 500
+
+
+def test_the_ci_status_lines_run_from_the_first_second_to_the_last(all_cadences: dict[str, Any]) -> None:
+    lines = [ln for ln in all_cadences["res"].stderr.splitlines() if ln.strip()]
+    status = [ln for ln in lines if re.match(r"^\d\d:\d\d:\d\d drill", ln)]
+    assert status and lines[0] == status[0] and "collecting the scenarios" in status[0], lines[:3]
+    assert len(status) >= 8, status  # one every 10 s through a run of minutes
+    assert any("since the fault" in ln and "req/s" in ln and "canaries" in ln for ln in status), status
+    assert "Traceback" not in all_cadences["res"].stderr
 
 
 def test_every_shortened_clock_is_stated_with_the_policys_value(all_cadences: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,7 +31,8 @@ ACCOUNT = CFG.policy.accounts[0]
 
 
 def _one_line(res: Any) -> str:
-    lines = res.stderr.strip().splitlines()
+    """The error: one line, once the run's timestamped status lines (stderr, plain form) are set aside."""
+    lines = [ln for ln in res.stderr.strip().splitlines() if not re.match(r"^\d\d:\d\d:\d\d drill", ln)]
     assert res.returncode == 2 and len(lines) == 1 and "Traceback" not in res.stderr, (res.returncode, res.stderr)
     return str(lines[0])
 
@@ -190,7 +192,7 @@ def test_a_malformed_journal_is_one_line_and_nothing_is_appended(sandbox_env: di
 class _Recorder(Fault):
     name = "test_recorder"
     undone: list[str] = []
-    state = {"which": str}
+    params = {"which": str}
 
     def inject(self, target: Any, **state: Any) -> dict[str, Any]:
         return {}

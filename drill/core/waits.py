@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -9,6 +10,8 @@ from typing import TypeVar
 from drill.core.errors import DeadlineExceeded
 
 T = TypeVar("T")
+# what each thread is waiting for, and its deadline (monotonic): the live view shows it
+ACTIVE: dict[int, tuple[str, float]] = {}
 
 
 def wait_until(predicate: Callable[[], object], deadline_s: float, what: str, interval_s: float = 0.1) -> float:
@@ -17,16 +20,20 @@ def wait_until(predicate: Callable[[], object], deadline_s: float, what: str, in
     error is named when the deadline passes."""
     start = time.monotonic()
     last_exc: Exception | None = None
-    while True:
-        try:
-            if predicate():
-                return time.monotonic() - start
-        except Exception as exc:
-            last_exc = exc
-        if time.monotonic() - start >= deadline_s:
-            extra = f" (last error: {type(last_exc).__name__}: {str(last_exc)[:200]})" if last_exc else ""
-            raise DeadlineExceeded(f"{what}: not reached within {deadline_s:.0f} s{extra}")
-        time.sleep(interval_s)
+    ACTIVE[threading.get_ident()] = (what, start + deadline_s)
+    try:
+        while True:
+            try:
+                if predicate():
+                    return time.monotonic() - start
+            except Exception as exc:
+                last_exc = exc
+            if time.monotonic() - start >= deadline_s:
+                extra = f" (last error: {type(last_exc).__name__}: {str(last_exc)[:200]})" if last_exc else ""
+                raise DeadlineExceeded(f"{what}: not reached within {deadline_s:.0f} s{extra}")
+            time.sleep(interval_s)
+    finally:
+        ACTIVE.pop(threading.get_ident(), None)
 
 
 def wait_value(read: Callable[[], T], accept: Callable[[T], bool], deadline_s: float, what: str,

@@ -88,6 +88,9 @@ class Drill:
         self.marks: dict[str, float] = {}
         self.results = Results()
         self.current_phase = "starting"
+        self.phase_started: float | None = None  # monotonic, for the live view
+        self.current_scenario: str | None = None
+        self.current_step: str | None = None
         self.closed = False
 
     @classmethod
@@ -134,7 +137,7 @@ class Drill:
               started_at: float | None = None) -> Iterator[dict[str, Any]]:
         start = started_at if started_at is not None else self.journal.now()[0]
         info: dict[str, Any] = {}  # what the phase learned, journaled with it
-        self.current_phase = name
+        self.current_phase, self.phase_started = name, time.monotonic()
         self.journal.write("phase_started", name=name, measured=measured)
         try:
             yield info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drill.core.config import LoadedConfig
@@ -14,15 +15,18 @@ NAMES = ("sandbox", "localstack", "aws")
 
 def make_target(name: str, loaded: LoadedConfig, journal: Journal | None = None, calls: Journal | None = None,
                 read_only: bool = False, start_sandbox: bool = True, posture: str | None = None,
-                confirm: str | None = None, destructive: bool = False) -> Target:
+                confirm: str | None = None, destructive: bool = False,
+                on_startup_step: Callable[[dict[str, float]], None] | None = None) -> Target:
     if name == "sandbox":
         from drill.targets.sandbox import SandboxTarget
 
-        return SandboxTarget(loaded, journal, calls, read_only, start=start_sandbox, posture=posture)  # confirm: not asked
+        return SandboxTarget(loaded, journal, calls, read_only, start=start_sandbox, posture=posture,
+                             on_startup_step=on_startup_step)  # confirm: not asked
     if name == "localstack":
         from drill.targets.localstack import LocalStackTarget
 
-        return LocalStackTarget(loaded, journal, calls, read_only, start=start_sandbox, posture=posture)
+        return LocalStackTarget(loaded, journal, calls, read_only, start=start_sandbox, posture=posture,
+                                on_startup_step=on_startup_step)
     if name == "aws":
         from drill.targets.aws import AwsTarget
 

@@ -8,6 +8,7 @@ replica): their replication cannot be paused, so that capability is absent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drill.core.config import LoadedConfig
@@ -57,8 +58,9 @@ class LocalStackTarget(SandboxTarget):
     name = "localstack"
 
     def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, calls: Journal | None = None,
-                 read_only: bool = False, start: bool = True, posture: str | None = None):
-        super().__init__(loaded, journal, calls, read_only, start, posture)
+                 read_only: bool = False, start: bool = True, posture: str | None = None,
+                 on_startup_step: Callable[[dict[str, float]], None] | None = None):
+        super().__init__(loaded, journal, calls, read_only, start, posture, on_startup_step)
         routing = self.twin.info.routing
         if "dynamodb" in routing.get("to_localstack", []):
             self.capabilities = self.capabilities - {"pause:dynamodb"}

@@ -7,6 +7,7 @@ as a replication delay, a crashed database server), which faults use where they 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drill.core.config import LoadedConfig
@@ -22,7 +23,9 @@ class SandboxTarget(Target):
     capabilities = frozenset({"twin", "pause:dynamodb", "pause:s3", "slack_history"})
 
     def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, calls: Journal | None = None,
-                 read_only: bool = False, start: bool = True, posture: str | None = None):
+                 read_only: bool = False, start: bool = True, posture: str | None = None,
+                 on_startup_step: Callable[[dict[str, float]], None] | None = None):
+        """``on_startup_step``: told the twin's start-up parts done so far, while one starts (the live view)."""
         super().__init__(loaded, journal, calls, read_only)
         self.started_here = False
         want = self.localstack_routing()
@@ -36,7 +39,8 @@ class SandboxTarget(Target):
         else:
             if not start:
                 raise TargetUnavailable("no sandbox is running (start one with: drill sandbox up)")
-            twin, self.started_here = twin_client.up(loaded, posture, localstack=want)
+            twin, self.started_here = twin_client.up(loaded, posture, localstack=want,
+                                                     on_step=on_startup_step)
         self.twin = twin
         self.account = twin.info.account_id
         self.redactor.add(twin.info.slack_token)
