@@ -36,6 +36,9 @@ def _common() -> _Parser:
                         help="where to act; its profile in config/profiles applies (default: sandbox)")
     common.add_argument("--profile", default=None, help="apply this profile instead of the target's")
     common.add_argument("--no-profile", action="store_true", help="use the policy's own values only")
+    common.add_argument("--time-scale", type=float, default=None, metavar="FACTOR",
+                        help="run on the policy's own clocks times FACTOR (e.g. 0.1: 2 min to declare, 3 min of "
+                             "stability), after the profile; every report states each applied clock")
     return common
 
 
@@ -112,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> LoadedConfig:
     profile = None if args.no_profile else (args.profile or args.target)
-    return load_config(args.config, profile, args.overrides)
+    return load_config(args.config, profile, args.overrides, args.time_scale)
 
 
 def cmd_config(args: argparse.Namespace) -> int:

@@ -18,6 +18,9 @@ from drill.core.errors import InvalidInput
 from drill.core.paths import DEFAULT_CONFIG, PROFILES_DIR
 from drill.core.schema import Config
 
+# the policy's waits a --time-scale run scales (each stated in every report, projected back)
+SCALED_CLOCKS = ("declaration.outage_s", "failback.stabilization_s", "route53.ttl_s", "route53.health_check.interval_s",
+                 "route53.health_check.alarm.period_s", "measure.success_window_s")
 SECRET_KEYS = {"webhook_url"}  # config values that are secrets: never echoed in an error
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
@@ -35,6 +38,7 @@ class LoadedConfig:
         self.profile = profile
         self.overrides = overrides
         self.set_args = list(set_args or [])
+        self.time_scale: float | None = None
 
     def policy_values(self) -> Config:
         """The file alone, without profile or --set: the policy's own clocks and names."""
@@ -57,6 +61,8 @@ class LoadedConfig:
             parts.append("--no-profile")
         elif self.profile != target:
             parts += ["--profile", self.profile]
+        if self.time_scale is not None:
+            parts += ["--time-scale", f"{self.time_scale:g}"]
         for item in self.set_args:
             parts += ["--set", item]
         if confirm:
@@ -193,8 +199,10 @@ def load_config(
     path: str | Path | None = None,
     profile: str | None = None,
     overrides: list[str] | None = None,
+    time_scale: float | None = None,
 ) -> LoadedConfig:
-    """Load, apply the profile then each ``--set``, and validate. Raises InvalidInput."""
+    """Load, apply the profile, then the time scale (the policy's own clocks times a factor), then
+    each ``--set``, and validate. Raises InvalidInput."""
     cfg_path = Path(path) if path else DEFAULT_CONFIG
     raw = _read_yaml(cfg_path)
     if not isinstance(raw, dict):
@@ -210,6 +218,18 @@ def load_config(
         for key, value in prof.items():
             _apply(raw, str(key), value, str(prof_path))
             applied[str(key)] = value
+    if time_scale is not None:
+        if not 0 < time_scale <= 1:
+            raise InvalidInput(f"--time-scale {time_scale:g}: a factor in (0, 1] of the policy's clocks")
+        policy = _read_yaml(cfg_path)
+        for key in SCALED_CLOCKS:
+            value = _lookup(policy, tuple(key.split(".")))
+            if isinstance(value, int | float):
+                scaled = round(float(value) * time_scale, 3)
+                if key.endswith("alarm.period_s"):
+                    scaled = max(1, round(scaled))  # CloudWatch periods are whole seconds
+                _apply(raw, key, scaled, "--time-scale")
+                applied[key] = scaled
     for text in overrides or []:
         key, value = parse_override(text)
         _apply(raw, key, value, "--set")
@@ -218,4 +238,6 @@ def load_config(
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput(_explain(exc, raw, cfg_path)) from None
-    return LoadedConfig(config, cfg_path, profile, applied, overrides)
+    loaded = LoadedConfig(config, cfg_path, profile, applied, overrides)
+    loaded.time_scale = time_scale
+    return loaded
