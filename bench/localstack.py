@@ -1,10 +1,18 @@
 """The localstack target's costs on this machine: detection, start-up of the twin with LocalStack
 behind it, and what the twin's AWS front adds to each request it forwards.
 
-Usage: python bench/localstack.py [--requests N]   (LocalStack must answer: ci/localstack.sh start)
-Prints: detection time; `sandbox up --target localstack` wall time and per part; S3 PutObject (to a
-bucket without a CRR rule, and to a policy bucket whose every object the twin then replicates) and
-DynamoDB PutItem rates and latencies, sent straight to LocalStack and through the front, in turn.
+Targets: detection within localstack.health_timeout_s (3 s); `sandbox up --target localstack`
+healthy as fast as the twin alone (20 s, bench/sandbox_start.py); the front adds a few ms per request
+(about 2 ms median when last measured, commit 84e7545).
+
+Usage: python bench/localstack.py [--requests N] [--address-block 127.90]
+(LocalStack must answer: ci/localstack.sh start.) The twin runs in DRILL_RUNTIME_DIR (which must
+hold no running twin), else in a fresh private directory; it is stopped at the end.
+Prints: detection time (``drill.targets.localstack.detect_localstack``); the wall time of
+`python -m drill sandbox up --target localstack` and each part's time from the supervisor's state;
+S3 PutObject (to a bucket without a CRR rule, and to a policy bucket whose every object the twin then
+replicates) and DynamoDB PutItem rates and latencies, sent straight to LocalStack and through the
+twin's AWS front, in turn.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,9 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import boto3  # noqa: E402
 
-from drill.config import load_config  # noqa: E402
-from drill.targets import detect_localstack  # noqa: E402
-from sandbox import lifecycle  # noqa: E402
+from drill.core.config import load_config  # noqa: E402
+from drill.targets.localstack import detect_localstack  # noqa: E402
+from sandbox.client import attach, down  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _client(service: str, region: str, url: str) -> Any:
@@ -47,26 +58,34 @@ def _rate(label: str, n: int, call: Any) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--address-block", default=None, help="sandbox.address_block for the twin (e.g. 127.90)")
     args = parser.parse_args()
-    loaded = load_config(profile="localstack")
+    sets = [f"sandbox.address_block='{args.address_block}'"] if args.address_block else []
+    loaded = load_config(profile="localstack", overrides=sets)
     cfg = loaded.config
     t = time.monotonic()
     routing = detect_localstack(cfg)
     print(f"detection: {(time.monotonic() - t) * 1000:.0f} ms; LocalStack {routing['version']} at {routing['url']}: "
           f"{', '.join(routing['services'])}")
-    os.environ["DRILL_RUNTIME_DIR"] = str(Path(tempfile.mkdtemp(prefix="drill-bench-")) / "run")
+    if os.environ.get("DRILL_RUNTIME_DIR") and attach() is not None:
+        raise SystemExit(f"a twin already runs in {os.environ['DRILL_RUNTIME_DIR']}: stop it first")
+    os.environ.setdefault("DRILL_RUNTIME_DIR", str(Path(tempfile.mkdtemp(prefix="drill-bench-")) / "run"))
     t = time.monotonic()
-    state, _ = lifecycle.up(loaded, localstack=routing)
-    print(f"sandbox up --target localstack: healthy in {time.monotonic() - t:.2f} s wall")
-    for part, secs in state["timings"].items():
-        print(f"  {part:18} {secs:7.3f} s")
     try:
+        subprocess.run([sys.executable, "-m", "drill", "sandbox", "up", "--target", "localstack",
+                        *[a for s in sets for a in ("--set", s)]], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        print(f"sandbox up --target localstack: healthy in {time.monotonic() - t:.2f} s wall")
+        twin = attach()
+        assert twin is not None
+        state = twin.state
+        for part, secs in (state.get("timings") or {}).items():
+            print(f"  {part:18} {secs:7.3f} s")
         region = cfg.regions.primary.name
         bucket, table = cfg.s3.buckets[1].name, cfg.dynamodb.tables[0]
         # warm both paths first (DynamoDB Local's JVM, connection pools), then measure each twice in turn
-        paths = [("straight to LocalStack", routing["url"]), ("through the twin's front", state["aws_endpoint"])]
+        paths = [("straight to LocalStack", routing["url"]), ("through the twin's front", twin.info.aws_endpoint)]
         plain = "drill-bench-no-crr"
         _client("s3", region, routing["url"]).create_bucket(
             Bucket=plain, CreateBucketConfiguration={"LocationConstraint": region})
@@ -92,7 +111,7 @@ def main() -> None:
                 s3.delete_object(Bucket=plain, Key=obj["Key"])
         s3.delete_bucket(Bucket=plain)
     finally:
-        lifecycle.down()
+        down()
 
 
 if __name__ == "__main__":
