@@ -44,13 +44,18 @@ def login(target: Target, role: str, username: str, password: str) -> bool:
     return "AuthenticationResult" in out
 
 
-def user_exists(target: Target, role: str, username: str) -> bool:
+def _on_user(target: Target, role: str, username: str, call: str) -> bool:
+    """``call`` (an Admin*User API) on the user; False when the pool has no such user."""
     idp, pool_id, _ = pool(target, role)
     try:
-        idp.admin_get_user(UserPoolId=pool_id, Username=username)
+        getattr(idp, call)(UserPoolId=pool_id, Username=username)
         return True
     except idp.exceptions.UserNotFoundException:
         return False
+
+
+def user_exists(target: Target, role: str, username: str) -> bool:
+    return _on_user(target, role, username, "admin_get_user")
 
 
 def set_password(target: Target, role: str, username: str, password: str) -> None:
@@ -59,12 +64,7 @@ def set_password(target: Target, role: str, username: str, password: str) -> Non
 
 
 def delete_user(target: Target, role: str, username: str) -> bool:
-    idp, pool_id, _ = pool(target, role)
-    try:
-        idp.admin_delete_user(UserPoolId=pool_id, Username=username)
-        return True
-    except idp.exceptions.UserNotFoundException:
-        return False
+    return _on_user(target, role, username, "admin_delete_user")
 
 
 def confirmed_users(target: Target, role: str) -> set[str]:

@@ -28,7 +28,15 @@ class Store(Protocol):
     def delete_all(self, role: str) -> int: ...
 
 
-class RdsStore:
+class _Store:
+    """What every store keeps: the target it reaches and the drill whose records it writes."""
+
+    def __init__(self, target: Target, drill_id: str):
+        self.target = target
+        self.drill_id = drill_id
+
+
+class RdsStore(_Store):
     """Rows of ``drill_canary`` through each role's instance endpoint, looked up once before the
     drill (an application keeps its database hostname through an outage)."""
 
@@ -36,8 +44,7 @@ class RdsStore:
     ordered = True
 
     def __init__(self, target: Target, drill_id: str):
-        self.target = target
-        self.drill_id = drill_id
+        super().__init__(target, drill_id)
         self._endpoints: dict[str, tuple[str, int]] = {}
         self._local = threading.local()
 
@@ -87,13 +94,12 @@ class RdsStore:
             return int(cur.execute(f"DELETE FROM {CANARY_TABLE} WHERE drill_id=%s", (self.drill_id,)))
 
 
-class DynamoStore:
+class DynamoStore(_Store):
     name = "dynamodb"
     ordered = False
 
     def __init__(self, target: Target, drill_id: str):
-        self.target = target
-        self.drill_id = drill_id
+        super().__init__(target, drill_id)
         self.tables = target.cfg.dynamodb.tables
 
     def _client(self, role: str) -> Any:
@@ -144,13 +150,12 @@ class DynamoStore:
         return len(seqs)
 
 
-class S3Store:
+class S3Store(_Store):
     name = "s3"
     ordered = False
 
     def __init__(self, target: Target, drill_id: str):
-        self.target = target
-        self.drill_id = drill_id
+        super().__init__(target, drill_id)
         self.prefix = f"drill-canary/{drill_id}/"
 
     def _bucket(self, seq: int, role: str) -> str:
