@@ -5,7 +5,7 @@ has started and while its region's network is up. Deployments get ``replicas`` p
 daemonsets one pod per Ready node; pods are scheduled on Ready nodes with room
 (``pods_per_node``), pull their image (an ECR image only if the region's ECR holds it:
 otherwise ImagePullBackOff), and are Ready after their start time on a Ready node. ``on_pod``
-lets the twin run something for a pod (the load workers of ``load.mode: kubernetes``).
+lets the twin run something for a pod.
 """
 
 from __future__ import annotations
