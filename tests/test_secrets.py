@@ -65,7 +65,7 @@ def test_no_planted_secret_appears_anywhere(steady: dict[str, Any], twin: Any, a
         proc.send_signal(signal.SIGKILL)
         outputs["fault"] = proc.communicate(timeout=30)[0]
         for name, args in (("rollback", ["rollback", "--reports", str(faults), *sets]),
-                           ("report", ["report", str(next(reports.iterdir()))]),
+                           ("report", ["report", str(next(p for p in reports.iterdir() if p.is_dir()))]),
                            ("audit", ["audit", "--json", *sets])):
             res = drill(*args, env=env, timeout=300)
             outputs[name] = res.stdout + res.stderr
