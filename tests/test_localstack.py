@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,17 +47,17 @@ def ls_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 def test_detection_routes_what_localstack_offers_and_names_the_rest() -> None:
     routing = detect_localstack(CFG)
     assert routing["version"], routing
-    assert {"s3", "route53", "dynamodb", "secretsmanager", "sns", "cloudwatch"} <= set(routing["services"])
-    assert "monitoring" in routing["signing"]  # CloudWatch signs as "monitoring"
+    assert {"s3", "route53", "dynamodb"} <= set(routing["services"])
     to_emulator = " ".join(routing["to_emulator"])
-    for svc in ("rds", "eks", "ecr", "cloudfront", "cognito-idp", "fis"):
+    for svc in ("rds", "eks", "ecr", "cloudfront", "cognito-idp", "fis", "secretsmanager", "cloudwatch", "sns"):
         assert f"{svc} (" in to_emulator, svc
 
 
 def test_unreachable_localstack_is_bad_input(tmp_path: Path) -> None:
     res = drill("run", "--target", "localstack", "--set", "localstack.endpoint=http://127.0.0.1:9",
                 env={"DRILL_RUNTIME_DIR": str(tmp_path / "run")}, timeout=60)
-    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    errors = [ln for ln in res.stderr.strip().splitlines() if not re.match(r"^\d\d:\d\d:\d\d drill", ln)]
+    assert res.returncode == 2 and len(errors) == 1, res.stderr  # one line besides the status lines
     assert "no LocalStack answering at http://127.0.0.1:9" in res.stderr
 
 
@@ -71,8 +72,6 @@ def test_the_policy_s_resources_live_in_localstack(ls_env: dict[str, str]) -> No
     key = {table.hash_key: {"S": "ls-probe"}} | ({table.range_key: {"S": "0"}} if table.range_key else {})
     _ls("dynamodb", primary).put_item(TableName=table.name, Item=key)
     assert _ls("dynamodb", dr).get_item(TableName=table.name, Key=key).get("Item") == key
-    names = {s["Name"] for s in _ls("secretsmanager", dr).list_secrets()["SecretList"]}
-    assert {s.name for s in CFG.secrets} <= names
     audit = drill("audit", "--target", "localstack", "--json", "--set", ls_env["DRILL_LS_SET"], env=ls_env,
                   timeout=120)
     assert audit.returncode == 0 and json.loads(audit.stdout)["gaps"] == 0, audit.stdout[-2000:] + audit.stderr

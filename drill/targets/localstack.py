@@ -44,6 +44,8 @@ def detect_localstack(cfg: Config) -> dict[str, Any]:
             continue
         if svc in cfg.localstack.services:
             why = f"LocalStack reports it {offered.get(svc, 'absent')}"
+        elif svc in KNOWN_BROKEN:
+            why = KNOWN_BROKEN[svc]
         elif svc in offered:
             why = "kept with the emulator's RDS/EKS control plane (not in localstack.services)"
         else:
@@ -52,6 +54,18 @@ def detect_localstack(cfg: Config) -> dict[str, Any]:
     return {"url": url, "version": health.get("version"), "services": to_ls,
             "signing": sorted({SIGNING_NAMES.get(s, s) for s in to_ls}),
             "to_emulator": [f"{k} ({v})" for k, v in sorted(to_emulator.items())]}
+
+
+# what LocalStack offers but cannot do for the drill (checked against the pinned version)
+KNOWN_BROKEN = {
+    "secretsmanager": "LocalStack 2026.3 answers GetSecretValue on a replica with InternalError "
+                      "('ReplicaSecret' object has no attribute 'kms_key_id')",
+    "cloudwatch": "the twin publishes AWS's own metrics (Route 53 HealthCheckStatus, RDS ReplicaLag) "
+                  "and evaluates alarms on the short profile's periods; LocalStack 2026.3 refuses "
+                  "periods other than 10, 30 or k x 60 s",
+    "sns": "kept with the twin's CloudWatch: the alarm's notifications and SNS's delivery metrics "
+           "(NumberOfNotificationsDelivered) come from one place, as in an account",
+}
 
 
 class LocalStackTarget(SandboxTarget):

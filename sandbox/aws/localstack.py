@@ -72,13 +72,13 @@ def clear(cfg: Config, client: Callable[[str, str], Any], services: list[str]) -
                 r53.delete_health_check(HealthCheckId=hc["Id"])
                 removed.append(f"route53:health-check:{hc['Id']}")
     if "secretsmanager" in services:
-        for secret in cfg.secrets:
+        for name in dict.fromkeys([s.name for s in cfg.secrets] + [cfg.rds.login_secret, cfg.rds.admin_secret]):
             _quiet(client("secretsmanager", roles["primary"]).remove_regions_from_replication,
-                   SecretId=secret.name, RemoveReplicaRegions=[roles["dr"]])
+                   SecretId=name, RemoveReplicaRegions=[roles["dr"]])
             for region in (roles["dr"], roles["primary"]):
-                _quiet(client("secretsmanager", region).delete_secret, SecretId=secret.name,
+                _quiet(client("secretsmanager", region).delete_secret, SecretId=name,
                        ForceDeleteWithoutRecovery=True)
-            removed.append(f"secretsmanager:{secret.name}")
+            removed.append(f"secretsmanager:{name}")
     if "kms" in services:
         for region in roles.values():
             for alias in cfg.kms.aliases:
