@@ -40,15 +40,29 @@ class Progress:
         self._recent: list[tuple[float, bool, str]] = []
         self._live: Any = None
         self._failed = False
+        # plain lines are held until the target is reached: an error found before (bad input, a
+        # guardrail) then stands alone on stderr, as one line
+        self._holding = not self.tty
+        self._held: list[str] = []
         self.thread = threading.Thread(target=self._run, name="progress", daemon=True)
 
     # ---------------------------------------------------------------- what the engine tells it
 
     def attach(self, drill: Drill) -> None:
         self.drill, self.stage = drill, "running"
+        self.release()
 
     def startup_step(self, timings: dict[str, float]) -> None:
         self.stage, self.startup = "starting the twin", dict(timings)
+        self.release()
+
+    def release(self) -> None:
+        """The held plain lines out, and every later one as it comes."""
+        if self._holding:
+            self._holding = False
+            held, self._held = self._held, []
+            for text in held:
+                self._emit(text)
 
     def start(self) -> None:
         if self.thread.is_alive() or self._stop.is_set():
@@ -60,17 +74,19 @@ class Progress:
             self._live = Live(self.panel(), console=Console(file=self.stream), refresh_per_second=4, transient=True)
             self._live.start()
         else:
-            self.stream.write(time.strftime("%H:%M:%S ") + self.line() + "\n")
-            self.stream.flush()
+            self._write_line()
         self.thread.start()
 
-    def stop(self) -> None:
+    def stop(self, discard: bool = False) -> None:
+        """``discard``: the run ended before reaching its target (an error says why): held lines go."""
         if self._stop.is_set():
             return
         self._stop.set()
+        if discard:
+            self._held.clear()
         if self.thread.is_alive():
             self.thread.join(2)
-            if self._live is None:  # the plain form's last line: where the run stood when it ended
+            if self._live is None and not (discard and self._holding):  # the plain form's last line
                 self._write_line()
         if self._live is not None:
             self._live.stop()
@@ -175,8 +191,15 @@ class Progress:
         return table
 
     def _write_line(self) -> None:
+        text = time.strftime("%H:%M:%S ") + self.line()
+        if self._holding:
+            self._held.append(text)
+        else:
+            self._emit(text)
+
+    def _emit(self, text: str) -> None:
         try:
-            self.stream.write(time.strftime("%H:%M:%S ") + self.line() + "\n")
+            self.stream.write(text + "\n")
             self.stream.flush()
         except (OSError, ValueError):
             pass
@@ -191,7 +214,7 @@ class Progress:
             except Exception as exc:  # a status that cannot be drawn says why, once, and the drill goes on
                 if not self._failed:
                     self._failed = True
-                    self.stream.write(time.strftime("%H:%M:%S ") + f"drill: status unavailable: {type(exc).__name__}: {exc}\n")
+                    self._emit(time.strftime("%H:%M:%S ") + f"drill: status unavailable: {type(exc).__name__}")
 
 
 def _own_stderr() -> TextIO:

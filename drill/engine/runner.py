@@ -113,7 +113,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
         made, allowed = preflight(loaded, target, cadence, select, confirm, progress=progress)
         drill = Drill(loaded, target, cadence, reports, lang=lang, target=made)
     except BaseException:
-        progress.stop()
+        progress.stop(discard=True)
         raise
     progress.attach(drill)
     plugin = DrillRunPlugin(drill, allowed)
@@ -130,6 +130,8 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
             drill.journal.write("pytest_finished", exit_code=int(code), signals=list(session.signalled))
     except KeyboardInterrupt:
         pass
+    finally:
+        progress.stop()  # also when the session could not start (a lease refused)
     result = render(drill.dir, lang)
     published = publish_history(drill)
     print_summary(drill, result, time.monotonic() - started, reports, session.remaining, target, confirm)

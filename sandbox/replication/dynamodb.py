@@ -52,8 +52,21 @@ class DynamoReplicator(Worker):
         if time.monotonic() - self._last_discover > 3.0:
             self.discover()
 
+    def _live(self, region: str, table: str) -> list[str] | None:
+        """The table's replicas as the emulator holds them now (a replica removed a moment ago no
+        longer receives changes, as in AWS); the last discovery when it cannot be read."""
+        try:
+            t = self.backend(region).tables.get(table)
+        except Exception:
+            return self._replicas.get((region, table))
+        if t is None:
+            return None
+        reps = list(getattr(t, "drill_replicas", []) or [])
+        on = (getattr(t, "stream_specification", None) or {}).get("StreamEnabled")
+        return reps if (on and reps) else None
+
     def on_record(self, region: str, table: str, record: dict[str, Any]) -> None:
-        replicas = self._replicas.get((region, table))
+        replicas = self._live(region, table) if table in self.tables else None
         if replicas is None:
             if time.monotonic() - self._last_discover < 1.0 or table not in self.tables:
                 return
