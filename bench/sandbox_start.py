@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.client import attach, read_state  # noqa: E402
+from sandbox.client import attach, port_taken, read_state  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,17 +70,6 @@ def endpoints(state: dict[str, Any]) -> list[tuple[str, str, int, int]]:
     return out
 
 
-def bound(host: str, port: int, kind: int) -> bool:
-    with socket.socket(socket.AF_INET, kind) as s:
-        if kind == socket.SOCK_STREAM:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=1)
@@ -105,12 +94,12 @@ def main() -> None:
                 print(f"  {part:12} {secs:7.3f} s")
             print(f"  load balancers at {', '.join(sorted((state.get('addresses') or {}).values()))}")
             running = processes_naming(str(rundir))
-            listening = [e for e in endpoints(state) if bound(*e[1:])]
+            listening = [e for e in endpoints(state) if port_taken(*e[1:])]
         finally:
             down = drill_cli("sandbox", "down")
         time.sleep(0.5)  # let the kernel reap what was signalled
         left = processes_naming(str(rundir))
-        still = [f"{name} {host}:{port}" for name, host, port, kind in listening if bound(host, port, kind)]
+        still = [f"{name} {host}:{port}" for name, host, port, kind in listening if port_taken(host, port, kind)]
         print(f"run {run}: `drill sandbox down` in {down:.2f} s; before: {len(running)} processes, {len(listening)} "
               f"addresses listening; left: {len(left)} processes, {len(still)} addresses bound, runtime dir "
               f"{'LEFT' if rundir.exists() else 'removed'}")

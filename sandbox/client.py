@@ -79,9 +79,11 @@ def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
-def port_taken(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def port_taken(host: str, port: int, kind: int = socket.SOCK_STREAM) -> bool:
+    """Whether ``port`` on ``host`` is bound (TCP, or UDP with ``kind=socket.SOCK_DGRAM``)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
