@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from drill.core.aws import s3_etags
 from drill.core.schema import Config
 from drill.report.html import index_rows, render_index_html
 
@@ -54,13 +55,12 @@ def results(s3: Any, cfg: Config) -> list[dict[str, Any]]:
         return []
     bucket, prefix, _ = loc
     out = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            if obj["Key"].endswith("/result.json"):
-                try:
-                    out.append(json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()))
-                except ValueError:
-                    continue
+    for key in sorted(s3_etags(s3, bucket, prefix)):
+        if key.endswith("/result.json"):
+            try:
+                out.append(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+            except ValueError:
+                continue
     return out
 
 
