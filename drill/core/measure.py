@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 LIST_CAP = 200  # sequence lists in results are cut here (the counts are always whole)
 
@@ -161,11 +161,21 @@ def classify_writes(store: str, writes: Iterable[Write], surviving: set[int], fa
 # ----------------------------------------------------------------------------- user-facing RTO
 
 
-@dataclass(frozen=True)
-class Req:
+class Req(NamedTuple):  # a tuple: millions of them are made in a long drill's measurement
     t: float
     ok: bool
     region: str
+
+
+class ReqLike(Protocol):
+    """What measurement reads of a request: a ``Req``, or a request log's record as it is."""
+
+    @property
+    def t(self) -> float: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def region(self) -> str: ...
 
 
 @dataclass
@@ -198,7 +208,7 @@ class RtoScanner:
         self._pending: collections.deque[tuple[float, bool]] = collections.deque()  # after the window
         self._good = 0
 
-    def feed(self, r: Req) -> None:
+    def feed(self, r: ReqLike) -> None:
         if r.t < self.fault_at:
             return
         self.after += 1
@@ -244,7 +254,7 @@ class RtoScanner:
                        self.after, self.failed)
 
 
-def user_facing_rto(requests: Iterable[Req], fault_at: float, dr_region: str, window_s: float,
+def user_facing_rto(requests: Iterable[ReqLike], fault_at: float, dr_region: str, window_s: float,
                     ratio: float) -> UserRto:
     """RTO from a request log sorted by time (see the module docstring). A window counts only if
     it is complete (the log extends past its end)."""
@@ -301,8 +311,8 @@ def phase_verdict(phase: Phase, budget_s: float | None) -> str:
 # ----------------------------------------------------------------------------- charts
 
 
-def time_series(requests: Iterable[Req], bucket_s: float = 1.0,
-                region_of: Callable[[Req], str] | None = None) -> list[dict[str, Any]]:
+def time_series(requests: Iterable[ReqLike], bucket_s: float = 1.0,
+                region_of: Callable[[ReqLike], str] | None = None) -> list[dict[str, Any]]:
     """Requests per bucket: ok and failed counts by serving region (for charts), in one pass."""
     buckets: dict[int, dict[str, Any]] = {}
     t0: float | None = None

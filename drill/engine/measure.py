@@ -5,62 +5,40 @@ against what the other copy holds."""
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from drill.core.measure import Req, RtoScanner, classify_writes, downsample, projected_rto, time_series
+from drill.core.measure import RtoScanner, classify_writes, downsample, projected_rto, time_series
 from drill.engine.results import RpoResult, RtoResult
-from drill.traffic.locust import REORDER_S, LogReader, RequestRecord, parse, records
+from drill.traffic.locust import REORDER_S, RequestRecord, follow
 
 if TYPE_CHECKING:
     from drill.engine.drill import Drill
 
 
-def wait_recovery(drill: Drill, deadline_s: float) -> float | None:
-    """Follow the request log until a sustained recovery served by the DR region shows."""
-    cfg = drill.cfg
-    assert drill.traffic is not None and drill.traffic.load is not None
-    scan = RtoScanner(drill.marks["fault"], cfg.side("dr").region, cfg.measure.success_window_s,
-                      cfg.measure.success_ratio)
-    reader = LogReader(drill.traffic.load.log_path)
-    heap: list[tuple[float, int, RequestRecord]] = []
-    n, newest = 0, float("-inf")
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end and scan.recovered_at is None:
-        for line in reader.lines():
-            rec = parse(line)
-            if rec is None:
-                continue
-            n += 1
-            newest = max(newest, rec.t)
-            heapq.heappush(heap, (rec.t, n, rec))
-        while heap and (heap[0][0] < newest - REORDER_S or heap[0][0] < time.time() - REORDER_S):
-            scan.feed(heapq.heappop(heap)[2].req())
-        time.sleep(0.5)
-    return scan.recovered_at
-
-
 def measure_rto(drill: Drill) -> RtoResult:
+    """One pass over the request log: followed live until a sustained recovery served by the DR
+    region shows (or a deadline), then the traffic stopped and the rest read."""
     cfg = drill.cfg
     assert drill.traffic is not None and drill.traffic.load is not None
-    load = drill.traffic.load
-    wait_recovery(drill, cfg.measure.success_window_s + REORDER_S + 60)
-    time.sleep(0.5)
-    drill.traffic.stop()
+    load, traffic = drill.traffic.load, drill.traffic
     scan = RtoScanner(drill.marks["fault"], cfg.side("dr").region, cfg.measure.success_window_s,
                       cfg.measure.success_ratio)
     total = failed = 0
 
-    def feed() -> Iterator[Req]:
+    def stop() -> None:
+        time.sleep(0.5)
+        traffic.stop()
+
+    def feed() -> Iterator[RequestRecord]:
         nonlocal total, failed
-        for rec in records(load.log_path):
+        for rec in follow(load.log_path, lambda: scan.recovered_at is not None,
+                          cfg.measure.success_window_s + REORDER_S + 60, stop):
             total += 1
-            failed += int(not rec.ok)
-            req = rec.req()
-            scan.feed(req)
-            yield req
+            failed += not rec.ok
+            scan.feed(rec)
+            yield rec
 
     series = time_series(feed(), 1.0)
     rto = scan.result()

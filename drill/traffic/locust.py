@@ -3,13 +3,14 @@
 Locust monkey-patches the standard library with gevent, so it never runs inside the engine: one
 headless process, or a master plus ``workers`` local worker processes, or a master that also
 waits for workers started elsewhere (``external_workers``). The master writes the one log (the
-workers send it their records), gzip-compressed; ``LogReader`` follows it as it grows and yields
-the records in time order (the log is in completion order: a short re-sort window orders it).
+workers send it their records), gzip-compressed; ``LogReader`` follows it as it grows; ``records`` and
+``follow`` yield the records in time order (the log is in completion order: ``Reorder`` holds a
+short re-sort window).
 """
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import json
 import os
 import signal
@@ -18,10 +19,9 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from drill.core.measure import Req
 from drill.core.paths import LOAD_DIR
@@ -31,8 +31,7 @@ LOCUSTFILE = LOAD_DIR / "locustfile.py"
 REORDER_S = 10.0  # a record is final once a record 10 s later was read (requests time out in 3 s)
 
 
-@dataclass(frozen=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):  # a tuple: a long drill's log holds millions
     t: float
     method: str
     name: str
@@ -47,14 +46,17 @@ class RequestRecord:
 
 
 def parse(line: str) -> RequestRecord | None:
-    parts = line.rstrip("\n").split(",")
+    parts = line.rstrip("\n").split(",")  # a line of LogReader, or of a file
     if len(parts) != 8:
         return None  # a line torn by a kill
     try:
-        return RequestRecord(float(parts[0]), parts[1], parts[2], int(parts[3]), float(parts[4]), parts[5],
-                             parts[6] == "1", parts[7])
+        t, method, name, status, latency, region, ok, address = parts
+        return RequestRecord(float(t), method, name, int(status), float(latency), region, ok == "1", address)
     except ValueError:
         return None
+
+
+CHUNK = 1 << 20  # compressed bytes read at a time: memory stays bounded however long the log
 
 
 class LogReader:
@@ -67,48 +69,96 @@ class LogReader:
         self._partial = b""
 
     def lines(self) -> Iterator[str]:
+        """The complete lines added since the last call (without their newline), read and inflated a
+        chunk at a time."""
         try:
             fh = open(self.path, "rb")
         except OSError:
             return
         with fh:
             fh.seek(self._pos)
-            data = fh.read()
-        self._pos += len(data)
-        out = b""
-        while data:
-            try:
-                out += self._dec.decompress(data)
-            except zlib.error:
-                break
-            if self._dec.eof:
-                data = self._dec.unused_data
-                self._dec = zlib.decompressobj(wbits=31)
-            else:
-                data = b""
-        text = self._partial + out
-        *complete, self._partial = text.split(b"\n")
-        for raw in complete:
-            yield raw.decode(errors="replace") + "\n"
+            while data := fh.read(CHUNK):
+                self._pos += len(data)
+                out: list[bytes] = []
+                while data:
+                    try:
+                        out.append(self._dec.decompress(data))
+                    except zlib.error:
+                        break
+                    if self._dec.eof:
+                        data = self._dec.unused_data
+                        self._dec = zlib.decompressobj(wbits=31)
+                    else:
+                        data = b""
+                text = self._partial + b"".join(out)
+                end = text.rfind(b"\n")
+                self._partial = text[end + 1:]
+                if end >= 0:
+                    yield from text[:end].decode(errors="replace").split("\n")
+
+
+class Reorder:
+    """Records put back in time order, holding only the records of one re-sort window: a record is
+    released once a record ``REORDER_S`` newer was read (or, following a live log, once the wall
+    clock is that far past it). Batches are sorted at once (nearly sorted: linear)."""
+
+    BATCH = 8192
+
+    def __init__(self) -> None:
+        self._buf: list[RequestRecord] = []
+        self._next = self.BATCH
+        self.newest = float("-inf")
+
+    def add_lines(self, lines: Iterable[str]) -> Iterator[RequestRecord]:
+        """Take ``lines``; yield the records they make final."""
+        buf = self._buf
+        for line in lines:
+            rec = parse(line)
+            if rec is None:
+                continue
+            buf.append(rec)
+            if rec.t > self.newest:
+                self.newest = rec.t
+            if len(buf) >= self._next:
+                yield from self.release(self.newest - REORDER_S)
+
+    def release(self, before: float) -> list[RequestRecord]:
+        """The held records older than ``before``, in time order (arrival order among equals)."""
+        buf = self._buf
+        buf.sort(key=_time)
+        i = bisect.bisect_left(buf, before, key=_time)
+        out = buf[:i]
+        del buf[:i]
+        self._next = len(buf) + self.BATCH  # the window held, plus a batch
+        return out
+
+
+def _time(rec: RequestRecord) -> float:
+    return rec.t
 
 
 def records(path: Path, final: bool = True) -> Iterator[RequestRecord]:
     """Every record of a finished log, in time order, with bounded memory (one re-sort window)."""
-    reader = LogReader(path)
-    heap: list[tuple[float, int, RequestRecord]] = []
-    n = 0
-    newest = float("-inf")
-    for line in reader.lines():
-        rec = parse(line)
-        if rec is None:
-            continue
-        n += 1
-        heapq.heappush(heap, (rec.t, n, rec))
-        newest = max(newest, rec.t)
-        while heap and heap[0][0] < newest - REORDER_S:
-            yield heapq.heappop(heap)[2]
-    while heap and final:
-        yield heapq.heappop(heap)[2]
+    order = Reorder()
+    yield from order.add_lines(LogReader(path).lines())
+    yield from order.release(float("inf") if final else order.newest - REORDER_S)
+
+
+def follow(path: Path, done: Callable[[], bool], deadline_s: float, then: Callable[[], None],
+           poll_s: float = 0.5) -> Iterator[RequestRecord]:
+    """Every record of a log that is still being written, in time order, in one pass: following it
+    as it grows until ``done()`` (or ``deadline_s``), then ``then()`` (which ends the writing), then
+    the rest of it."""
+    reader, order = LogReader(path), Reorder()
+    end = time.monotonic() + deadline_s
+    while not done() and time.monotonic() < end:
+        yield from order.add_lines(reader.lines())
+        yield from order.release(max(order.newest, time.time()) - REORDER_S)
+        if not done():
+            time.sleep(poll_s)
+    then()
+    yield from order.add_lines(reader.lines())
+    yield from order.release(float("inf"))
 
 
 def profile_env(cfg: Config, resolver: str | None, region_albs: dict[str, list[str]]) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""The per-request log as the measurement reads it: gzip members appended one per flush (as the
+locustfile writes them), lines in completion order. ``records`` yields every record in time order
+with one re-sort window held, across read chunks and re-sort batches; ``follow`` does it in one
+pass over a log that is still being written, ends the writing once it is told to, and reads the
+rest."""
+
+from __future__ import annotations
+
+import gzip
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from drill.traffic import locust
+from drill.traffic.locust import REORDER_S, Reorder, follow, records
+
+
+def line(t: float, ok: bool = True, region: str = "ap-northeast-2") -> str:
+    return f"{t:.6f},GET,GET /health,{200 if ok else 0},3.10,{region},{int(ok)},127.77.1.10\n"
+
+
+def write_members(path: Path, times: list[float], per_member: int, torn: bool = False) -> None:
+    with open(path, "ab") as fh:
+        for i in range(0, len(times), per_member):
+            fh.write(gzip.compress("".join(line(t) for t in times[i:i + per_member]).encode()))
+        if torn:  # a kill in the middle of a member
+            fh.write(gzip.compress(line(times[-1] + 1).encode())[:20])
+
+
+def shuffled_times(n: int, jitter_s: float, seed: int = 3) -> list[float]:
+    rnd = random.Random(seed)
+    base = 1_800_000_000.0
+    # completion order: a request sent at t is logged up to jitter_s later
+    return [t for _, t in sorted((base + i * 0.01 + rnd.random() * jitter_s, base + i * 0.01) for i in range(n))]
+
+
+def test_records_come_back_in_time_order_across_chunks_and_batches(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locust, "CHUNK", 4096)  # many read chunks, members split across them
+    monkeypatch.setattr(Reorder, "BATCH", 500)
+    times = shuffled_times(20_000, jitter_s=3.0)
+    assert times != sorted(times)
+    log = tmp_path / "requests.csv.gz"
+    write_members(log, times, per_member=333, torn=True)
+    got = [r.t for r in records(log)]
+    assert got == pytest.approx(sorted(times), abs=1e-6)  # all of them, in order; the torn tail skipped
+
+
+def test_a_record_later_than_the_window_is_not_held_back_forever(tmp_path: Path) -> None:
+    log = tmp_path / "requests.csv.gz"
+    write_members(log, [100.0, 100.0 + REORDER_S + 1, 100.5], per_member=1)
+    assert [r.t for r in records(log)] == [100.0, 100.5, 100.0 + REORDER_S + 1]
+    assert [r.t for r in records(log, final=False)] == [100.0, 100.5]
+
+
+def test_follow_reads_a_growing_log_once_stops_the_writer_and_reads_the_rest(tmp_path: Path) -> None:
+    log = tmp_path / "requests.csv.gz"
+    now = time.time()
+    stop = threading.Event()
+    written: list[float] = []
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():  # a flush every 20 ms, as the load writes
+            batch = [now - 30 + i * 0.01 + k * 0.001 for k in range(10)]
+            write_members(log, batch, per_member=10)
+            written.extend(batch)
+            i += 1
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen: list[float] = []
+    stopped = []
+
+    def then() -> None:
+        stop.set()
+        thread.join()
+        stopped.append(len(seen))
+
+    try:
+        for rec in follow(log, lambda: len(seen) >= 200, 30, then, poll_s=0.05):
+            seen.append(rec.t)
+    finally:
+        stop.set()
+        thread.join()
+    assert stopped and stopped[0] >= 200  # the writer was stopped once enough had been read live
+    assert seen == pytest.approx(sorted(written), abs=1e-6)  # every record once, in order, the ones after the stop included
