@@ -70,8 +70,9 @@ class DataPlane:
 
         cfg, spec = self.cfg, self.spec
         port = cfg.endpoints.port_or_default()
-        capacity = Capacity(cfg.sandbox.capacity.pod_rps, cfg.sandbox.capacity.queue_s)
-        limited = capacity.pod_rps > 0
+        cap = cfg.sandbox.capacity
+        capacity = Capacity(cap.node_rps, cap.pod_rps, cap.queue_s)
+        limited = capacity.limited
         # requests that may wait (a store call, a queue for capacity) run on the pool; the rest inline
         self.http = FastServer("dataplane", blocking=lambda req: limited or "/api/" in req.path)
         self.relays = {}
@@ -129,6 +130,12 @@ class DataPlane:
                 return int(a.get(dep, 0))
 
             svc.available = ready
+            nodes: int = int(state.get("serving_nodes", {}).get(role, 0))
+
+            def serving(n: int = nodes) -> int:
+                return n
+
+            svc.serving_nodes = serving
         if state.get("start_checker") and hasattr(self, "checker") and not self.checker.thread.is_alive():
             self.checker.start()
 

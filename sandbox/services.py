@@ -8,8 +8,12 @@ would see them. A workload with ``data`` has a small data API on its region's st
 DynamoDB table or S3 bucket). Every answer says which region served it in its JSON body
 (``region``), as an application may; the engine uses it only where the config says so.
 
-Capacity: each Ready pod serves ``pod_rps`` requests a second; above it requests wait up to
-``queue_s`` for a turn, then fail with 503, as an overloaded service does.
+Capacity (``sandbox.capacity``): each Ready node that runs a Ready pod of a served workload
+carries ``node_rps`` requests a second for its region's load balancers (its CPU; the load balancer
+spreads requests over pods on every such node, so the region's nodes are pooled), and each Ready
+pod of a service serves ``pod_rps``. Above either, a request waits up to ``queue_s`` for a turn, then
+fails with 503, as an overloaded service does. A region at its standby size can so be too small for
+the traffic, and the RTO users feel includes the scale-up that makes it big enough.
 """
 
 from __future__ import annotations
@@ -26,35 +30,50 @@ import pymysql
 from drill.core.schema import Config, Workload
 from sandbox.httpserver import Request, Response
 
+BURST_S = 0.1  # a bucket holds this many seconds of its rate: a server has no reserve to draw on
+
 
 class Capacity:
-    """A token bucket per service whose rate follows the Ready pods."""
+    """Token buckets: one per region's serving nodes, one per service; rates follow what is Ready."""
 
-    def __init__(self, pod_rps: float, queue_s: float):
-        self.pod_rps, self.queue_s = pod_rps, queue_s
+    def __init__(self, node_rps: float, pod_rps: float, queue_s: float):
+        self.node_rps, self.pod_rps, self.queue_s = node_rps, pod_rps, queue_s
         self._tokens: dict[str, float] = {}
         self._at: dict[str, float] = {}
         self._lock = threading.Lock()
         self.rejected = 0
 
-    def admit(self, service: str, pods: int) -> bool:
-        if self.pod_rps <= 0:
-            return True
-        rate = pods * self.pod_rps
+    @property
+    def limited(self) -> bool:
+        return self.node_rps > 0 or self.pod_rps > 0
+
+    def admit(self, region: str, nodes: int, service: str | None, pods: int) -> bool:
+        """One turn on the region's nodes (and on ``service``'s pods), waiting up to ``queue_s``."""
         deadline = time.monotonic() + self.queue_s
+        ok = self.node_rps <= 0 or self._take(f"{region}/nodes", nodes * self.node_rps, deadline)
+        if ok and service is not None and self.pod_rps > 0:
+            ok = self._take(f"{region}/{service}", pods * self.pod_rps, deadline)
+        if not ok:
+            with self._lock:
+                self.rejected += 1
+        return ok
+
+    def _take(self, key: str, rate: float, deadline: float) -> bool:
+        if rate <= 0:
+            return False  # nothing Ready to serve it
         while True:
             with self._lock:
                 now = time.monotonic()
-                tokens = min(rate, self._tokens.get(service, rate) + (now - self._at.get(service, now)) * rate)
-                self._at[service] = now
+                burst = max(1.0, rate * BURST_S)
+                tokens = min(burst, self._tokens.get(key, burst) + (now - self._at.get(key, now)) * rate)
+                self._at[key] = now
                 if tokens >= 1:
-                    self._tokens[service] = tokens - 1
+                    self._tokens[key] = tokens - 1
                     return True
-                self._tokens[service] = tokens
-            if rate <= 0 or time.monotonic() >= deadline:
-                self.rejected += 1
+                self._tokens[key] = tokens
+            if time.monotonic() >= deadline:
                 return False
-            time.sleep(min(0.02, max(0.001, (1 - tokens) / rate)))
+            time.sleep(min(0.02, max(0.001, (1 - tokens) / rate), max(0.0, deadline - time.monotonic())))
 
 
 class RegionServices:
@@ -68,14 +87,19 @@ class RegionServices:
         self.client = client
         self.capacity = capacity
         self.available: Callable[[str], int] = lambda deployment: 1
+        self.serving_nodes: Callable[[], int] = lambda: 1
         self._local = threading.local()
         self.requests = 0
 
     def serving(self, wl: Workload) -> bool:
         return self.available(wl.deployment) > 0
 
-    def admit(self, wl: Workload) -> bool:
-        return self.capacity.admit(f"{self.region}/{wl.name}", self.available(wl.deployment))
+    def admit(self, wl: Workload | None) -> bool:
+        """A turn for a request to ``wl`` (None: the load balancer's own health path)."""
+        if not self.capacity.limited:
+            return True
+        return self.capacity.admit(self.region, self.serving_nodes(), wl.name if wl else None,
+                                   self.available(wl.deployment) if wl else 0)
 
     # ---------------------------------------------------------------- data plane
 
@@ -179,6 +203,8 @@ class AlbApp:
             bad = [w.name for w in apps if not svc.serving(w)]
             if bad:
                 return Response.json({"status": "unhealthy", "failing": bad, "region": svc.region}, 503)
+            if not svc.admit(None):
+                return Response.json({"error": "overloaded", "region": svc.region}, 503)
             return Response.json({"status": "ok", "region": svc.region})
         for w in self.apps:
             assert w.path is not None

@@ -96,7 +96,23 @@ class Twin:
                 "cut_dbs": sorted(self.cut.dbs),
                 "available": {role: {d["metadata"]["name"]: int(d["status"].get("availableReplicas", 0))
                                      for d in cluster.list("deployments", ns)}
-                              for role, (cluster, _) in self.clusters.items()}}
+                              for role, (cluster, _) in self.clusters.items()},
+                "serving_nodes": {role: self._serving_nodes(cluster, rec)
+                                  for role, (cluster, rec) in self.clusters.items()}}
+
+    def _serving_nodes(self, cluster: Any, rec: Any) -> int:
+        """Ready nodes running a Ready pod of a workload the load balancers serve (kind app or
+        host): the nodes whose CPU carries the region's requests. A node the group added whose pods
+        are all elsewhere carries nothing, as on a cluster: pods are not moved to new nodes."""
+        served = {w.deployment for w in self.cfg.workloads if w.kind in ("app", "host")}
+        ready = set(rec.ready_nodes())
+        nodes = set()
+        for pod in cluster.list("pods", self.cfg.app_namespace):
+            owner = next((r.get("name") for r in pod["metadata"].get("ownerReferences", [])), None)
+            if owner in served and pod["spec"].get("nodeName") in ready \
+                    and pod["status"]["conditions"][0]["status"] == "True":
+                nodes.add(pod["spec"]["nodeName"])
+        return len(nodes)
 
     def dataplane_health(self, body: dict[str, Any]) -> None:
         for check in body.get("checks", []):

@@ -78,6 +78,19 @@ def test_phases_are_judged_against_section_4(all_cadences: dict[str, Any]) -> No
     assert phases["dns"]["duration_s"] >= 1.0  # the sandbox profile's record TTL
 
 
+def test_the_users_rto_includes_the_dr_scale_up(all_cadences: dict[str, Any]) -> None:
+    """The sandbox profile sizes the twin's nodes so the DR region at its standby size cannot carry
+    the traffic (tests/unit/test_capacity.py): until the node group and the deployments have
+    scaled, DR refuses part of it, so the users' recovery comes only with the scale-up."""
+    result, md = all_cadences["result"], all_cadences["md"]
+    phases = {p["name"]: p for p in result["rto"]["phases"]}
+    scale = phases["scale_up"]
+    assert scale["traffic"]["requests"] > 100 and scale["traffic"]["failed_in_dr"] > 0, scale
+    assert result["rto"]["recovered_at"] > scale["t_start"], (result["rto"], scale)
+    row = next(ln for ln in md.splitlines() if ln.startswith("| scale_up |"))
+    assert f"{scale['traffic']['failed_in_dr']} answered by DR" in row, row
+
+
 def test_rpo_of_every_store_is_measured(all_cadences: dict[str, Any]) -> None:
     rpo = all_cadences["result"]["rpo"]
     assert set(rpo) == {"rds", "dynamodb", "s3"}

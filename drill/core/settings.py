@@ -100,9 +100,12 @@ class SandboxTiming(Model):
 
 
 class SandboxCapacity(Model):
-    """Each service pod serves ``pod_rps`` requests a second; above it requests queue up to
-    ``queue_s``, then fail with 503 as an overloaded service does. 0: unlimited."""
+    """What a region's load balancers can carry. Each node running a Ready pod of a served workload
+    carries ``node_rps`` requests a second for the region (its CPU, shared by the pods on it), and
+    each Ready pod of a service serves ``pod_rps``; above either, a request queues up to
+    ``queue_s``, then fails with 503 as an overloaded service does. 0: unlimited."""
 
+    node_rps: float = Field(0, ge=0)
     pod_rps: float = Field(0, ge=0)
     queue_s: float = Field(0.5, ge=0)
 

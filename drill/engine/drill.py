@@ -148,6 +148,7 @@ class Drill:
         end = self.journal.now()[0]
         self.journal.write("phase", name=name, started_at=start, finished_at=end, measured=measured, status="ok",
                            detail=detail, **info)
+        self.results.spans[name] = (start, end)
         if measured:
             self.results.phases[name] = round(end - start, 6)
 

@@ -107,7 +107,10 @@ def workload_replicas(drill: Drill, full: bool) -> dict[str, int]:
 
 
 def scale_dr(drill: Drill, nodes: int, full: bool) -> dict[str, Any]:
+    """The node group first, then the deployments once its nodes are Ready: pods scaled before the
+    new nodes join land on the old ones, and a cluster does not move them later."""
     changed = eks.set_desired(drill.target, "dr", nodes)
+    eks.wait_nodes(drill.target, "dr", nodes, drill.deadline, drill.interval)
     want = workload_replicas(drill, full)
     eks.scale_deployments(drill.target, "dr", want)
     eks.wait_scaled(drill.target, "dr", nodes, want, drill.deadline, drill.interval)

@@ -26,6 +26,9 @@ def measure_rto(drill: Drill) -> RtoResult:
     scan = RtoScanner(drill.marks["fault"], cfg.side("dr").region, cfg.measure.success_window_s,
                       cfg.measure.success_ratio)
     total = failed = 0
+    dr = cfg.side("dr").region
+    spans = sorted((a, b, name) for name, (a, b) in drill.results.spans.items() if a >= drill.marks["fault"] - 1e-3)
+    per_phase = {name: {"requests": 0, "failed": 0, "failed_in_dr": 0} for _, _, name in spans}
 
     def stop() -> None:
         time.sleep(0.5)
@@ -38,6 +41,13 @@ def measure_rto(drill: Drill) -> RtoResult:
             total += 1
             failed += not rec.ok
             scan.feed(rec)
+            for a, b, name in spans:  # a handful of phases
+                if a <= rec.t < b:
+                    counts = per_phase[name]
+                    counts["requests"] += 1
+                    if not rec.ok:
+                        counts["failed"] += 1
+                        counts["failed_in_dr"] += rec.region == dr
             yield rec
 
     series = time_series(feed(), 1.0)
@@ -45,6 +55,8 @@ def measure_rto(drill: Drill) -> RtoResult:
     drill.journal.write("requests_summary", total=total, failed=failed,
                         log=str(load.log_path.relative_to(drill.dir)))
     drill.journal.write("traffic_series", bucket_s=1.0, buckets=downsample(series))
+    # what users felt in each phase: a DR region too small for the traffic fails requests until scale-up
+    drill.journal.write("phase_traffic", phases=per_phase)
     projected = projected_rto(rto.rto_s, drill.clocks) if rto.rto_s is not None else None
     result = RtoResult(rto, cfg.budgets.rto_s, drill.clocks, projected)
     drill.journal.write("rto", **result.as_dict())

@@ -57,6 +57,7 @@ class Results:
     rpo: dict[str, RpoResult] = field(default_factory=dict)
     rpo_failback: dict[str, RpoResult] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)  # measured phase -> seconds
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)  # every phase -> (start, end)
 
 
 @dataclass

@@ -115,10 +115,14 @@ def workloads(target: Target, role: str) -> dict[str, WorkloadState]:
     return out
 
 
+def wait_nodes(target: Target, role: str, nodes: int, deadline_s: float, interval_s: float) -> None:
+    wait_until(lambda: ready_nodes(target, role) >= nodes, deadline_s, f"{nodes} {role} nodes Ready", interval_s)
+
+
 def wait_scaled(target: Target, role: str, nodes: int, replicas: dict[str, int], deadline_s: float,
                 interval_s: float) -> dict[str, Any]:
     """Until ``nodes`` nodes, every named deployment's replicas and every daemonset's pods are Ready."""
-    wait_until(lambda: ready_nodes(target, role) >= nodes, deadline_s, f"{nodes} {role} nodes Ready", interval_s)
+    wait_nodes(target, role, nodes, deadline_s, interval_s)
     last: dict[str, WorkloadState] = {}
     daemonsets = [d.name for d in target.cfg.daemonsets]
 

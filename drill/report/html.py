@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from drill.report.charts import timeline_svg, traffic_svg, trend_svg
-from drill.report.result import DrillResult, fmt
+from drill.report.result import DrillResult, fmt, phase_failures
 
 LABELS = {
     "en": {"verdict": "Verdict", "rto": "RTO", "rpo": "RPO per store", "traffic": "User traffic",
@@ -45,7 +45,7 @@ def _ranges(gaps: list[list[int]] | None) -> str:
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("drill.report", "templates"), autoescape=select_autoescape(["j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(fmt=fmt, timeline=timeline_svg, traffic=traffic_svg, trend=trend_svg, ranges=_ranges)
+    env.globals.update(fmt=fmt, phase_failures=phase_failures, timeline=timeline_svg, traffic=traffic_svg, trend=trend_svg, ranges=_ranges)
     env.filters["add_at"] = lambda t: f"@{t}"
     return env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from drill.report.result import DrillResult, fmt
+from drill.report.result import DrillResult, fmt, phase_failures
 
 
 def _ranges(gaps: list[list[int]] | None) -> str:
@@ -31,10 +31,11 @@ def render_markdown(r: DrillResult) -> str:
             f"{('+' + fmt(c['policy_s'] - c['applied_s'])) if c['in_rto'] else 'not added'} |" for c in r.clocks]
     if rto:
         out.append(f"| **projected RTO** | {fmt(rto.get('rto_s'))} measured | **{fmt(rto.get('projected_s'))}** | |")
-    out += ["", "| phase | started | duration | status | section-4 budget | verdict |", "|---|---|---|---|---|---|"]
+    out += ["", "| phase | started | duration | status | section-4 budget | verdict | users' requests failed |",
+            "|---|---|---|---|---|---|---|"]
     out += [f"| {p['name']} | {p['started_at']} | {fmt(p['duration_s'])} | {p['status']} | "
-            f"{fmt(p['budget_s']) if p.get('budget_s') is not None else '-'} | {p.get('verdict')} |"
-            for p in rto.get("phases", [])]
+            f"{fmt(p['budget_s']) if p.get('budget_s') is not None else '-'} | {p.get('verdict')} | "
+            f"{phase_failures(p.get('traffic'))} |" for p in rto.get("phases", [])]
     out += ["", "## RPO per store", "",
             "| store | data-loss window | budget | acked | lost | indeterminate | after the fault | anomalies | verdict |",
             "|---|---|---|---|---|---|---|---|---|"]
@@ -74,3 +75,4 @@ def render_markdown(r: DrillResult) -> str:
     out += [f"- capabilities: {', '.join(r.capabilities) or 'none'}", "",
             f"External calls journaled: {r.external_calls}; canary writes: {r.canary_writes}", ""]
     return "\n".join(out)
+

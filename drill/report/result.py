@@ -66,6 +66,7 @@ def build(events: Iterable[Event]) -> DrillResult:
     faults: dict[str, dict[str, Any]] = {}
     budgets: dict[str, Any] = {}
     restored: list[bool] = []
+    phase_traffic: dict[str, dict[str, int]] = {}
     first_ts = last_ts = None
     for e in events:
         first_ts = first_ts or e.ts
@@ -108,6 +109,8 @@ def build(events: Iterable[Event]) -> DrillResult:
             r.runbook_command = str(e.get("command") or "drill failback")
         elif kind == "traffic_series":
             r.traffic = e.get("buckets") or []
+        elif kind == "phase_traffic":
+            phase_traffic = dict(e.get("phases") or {})
         elif kind == "requests_summary":
             r.requests = {"total": e.get("total"), "failed": e.get("failed"), "log": e.get("log")}
         elif kind == "mark" and e.get("name") in PHASE_LABELS:
@@ -129,6 +132,8 @@ def build(events: Iterable[Event]) -> DrillResult:
     r.faults = list(faults.values())
     r.restored = all(restored) if restored else None
     _phases(r, phases, budgets)
+    for p in r.rto.get("phases", []):
+        p["traffic"] = phase_traffic.get(p["name"])  # the users' requests in it (None: no traffic measured)
     if r.rto.get("recovered_at"):
         r.markers.append({"label": "recovery", "t": r.rto["recovered_at"]})
     r.verdict = verdict(r)
@@ -224,3 +229,10 @@ def summary(r: DrillResult) -> list[str]:
     if not r.complete:
         lines.append("journal is incomplete: the drill did not finish (crash or kill); run `drill rollback`")
     return lines
+
+def phase_failures(t: dict[str, int] | None) -> str:
+    """'12 of 400 (3.0 %), 10 answered by DR' for a phase's users' requests; '-' without traffic."""
+    if not t or not t.get("requests"):
+        return "-"
+    text = f"{t['failed']} of {t['requests']} ({100 * t['failed'] / t['requests']:.1f} %)"
+    return text + (f", {t['failed_in_dr']} answered by DR" if t.get("failed_in_dr") else "")
