@@ -2,7 +2,8 @@
 the provisioned inventory (workloads, daemonsets, system services, ingresses on their load
 balancers, configmaps), its reconciler wired to what the emulator says (the EKS node group's
 desired size, the images in the region's ECR) and to the network cuts, its API served, and one
-kubeconfig naming both. ``seed`` is also what the twin's reset returns a cluster to.
+kubeconfig naming both; the drill's load worker pods run as local processes
+(``sandbox.loadworkers``). ``seed`` is also what the twin's reset returns a cluster to.
 
 The generic pieces (object store, reconciler, HTTP API, kubeconfig) live in ``sandbox.k8s``.
 """
@@ -42,6 +43,9 @@ def start(cfg: Config, twin: Twin, host: str, rundir: Path, servers: list[Server
     def image_available(image: str) -> bool:
         return _image_in_ecr(twin.backends, image)
 
+    from sandbox.loadworkers import LoadWorkerPods
+
+    twin.load_pods = LoadWorkerPods(rundir)
     urls: dict[str, str] = {}
     for role in ROLES:
         side = cfg.side(role)
@@ -53,7 +57,7 @@ def start(cfg: Config, twin: Twin, host: str, rundir: Path, servers: list[Server
 
         rec = Reconciler(cluster, cfg.eks.pods_per_node, cfg.sandbox.timing.pod_start_s,
                          cfg.sandbox.timing.node_start_s, _desired_nodes(cfg, twin.backends, role),
-                         network_up, image_available)
+                         network_up, image_available, on_pod=twin.load_pods.on_pod)
         rec.reconcile()
         server = Server(make_app(cluster, rec), host, getattr(cfg.sandbox.ports, f"k8s_{role}"), f"k8s-{role}")
         servers.append(server)

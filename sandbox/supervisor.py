@@ -332,7 +332,7 @@ class Supervisor:
             except Exception:
                 self.dataplane.kill()
         twin = self.twin
-        for part in (twin.ddb_repl, twin.s3_repl, twin.monitor):
+        for part in (twin.ddb_repl, twin.s3_repl, twin.monitor, twin.load_pods):
             if part is not None:
                 part.stop()
         for server in self.servers:

@@ -48,6 +48,7 @@ class Twin:
         self.s3_repl: Any = None
         self.ecr_repl: Any = None
         self.monitor: Any = None
+        self.load_pods: Any = None  # sandbox.loadworkers: the load worker pods' processes
         self.fis: Any = None
         self.lambdas: Any = None
         self.slack: Any = None

@@ -298,6 +298,33 @@ def _app_deployment(cfg_workloads: Any) -> str:
     return str(next(w.deployment for w in cfg_workloads if w.kind == "app"))
 
 
+def _alert_to_other_channel(ops: Ops) -> dict[str, str]:
+    lam = ops.aws("lambda", "us-east-1")
+    fn = ops.cfg.communication.alert_function
+    env = dict(lam.get_function_configuration(FunctionName=fn)["Environment"]["Variables"])
+    lam.update_function_configuration(FunctionName=fn, Environment={"Variables": {**env, "SLACK_CHANNEL": "#random"}})
+    return env
+
+
+def _restore_alert_channel(ops: Ops, env: dict[str, str]) -> None:
+    ops.aws("lambda", "us-east-1").update_function_configuration(
+        FunctionName=ops.cfg.communication.alert_function, Environment={"Variables": env})
+
+
+ERRANT_ID = 2_000_000_001  # far above what the primary's auto-increment reaches: no clash with replication
+
+
+def _errant_write_on_replica(ops: Ops) -> str:
+    table = next(w.data.split(":", 1)[1] for w in ops.cfg.workloads if (w.data or "").startswith("rds:"))
+    ops.admin_sql("dr", f"INSERT INTO `{ops.cfg.rds.database}`.`{table}` (id, name, owner, region, created_at) "
+                        f"VALUES ({ERRANT_ID}, 'errant', 'sabotage', 'dr', NOW(6))")
+    return table
+
+
+def _remove_errant_write(ops: Ops, table: str) -> None:
+    ops.admin_sql("dr", f"DELETE FROM `{ops.cfg.rds.database}`.`{table}` WHERE id = {ERRANT_ID}")
+
+
 def catalog(cfg: Config) -> list[Defect]:
     rds_rpo = float(cfg.budgets.rpo_s["rds"])
     return [
@@ -342,6 +369,12 @@ def catalog(cfg: Config) -> list[Defect]:
                lambda ops, st: ops.aws("s3", "primary").delete_object(Bucket=st["bucket"], Key=st["key"])),
         Defect("grafana_deleted_in_dr", "kubectl delete deployment grafana on the DR cluster",
                MONTHLY_SWITCH, "pointed at the DR region", ("503",), _delete_grafana, held_out=True),
+        Defect("alert_to_another_channel", "the alert Lambda posts to #random, not the policy's channel "
+               "(its SLACK_CHANNEL changed)", MONTHLY_ALERT, "reaches the policy's Slack channel",
+               (cfg.route53.health_check.alert_channel,), _alert_to_other_channel, _restore_alert_channel),
+        Defect("errant_write_on_dr_replica", "a row written by hand on the DR replica (an errant transaction): "
+               "the copies differ", WEEKLY_MATCH, "the rds copies match", ("rds",), _errant_write_on_replica,
+               _remove_errant_write),
         Defect("replication_lag_over_rpo", f"RDS replication runs {rds_rpo * 1.6:g} s behind (budget {rds_rpo:g} s)",
                WEEKLY_DELIVERS, "a probe row arrives in the DR database", ("rds row",), lambda ops: None,
                args=("--set", f"sandbox.rds.replication_delay_s={rds_rpo * 1.6:g}"), twin_only=True),

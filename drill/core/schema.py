@@ -252,6 +252,10 @@ class Config(Model):
         unknown = [a for a in self.stop.alarms if a not in known]
         if unknown:
             raise ValueError(f"stop.alarms: {unknown} are not alarms of monitoring.alarms")
+        k8s = self.load.kubernetes
+        if self.load.mode == "kubernetes" and k8s is not None and k8s.cluster != self.eks.dr.cluster:
+            raise ValueError(f"load.kubernetes.cluster {k8s.cluster!r}: the load workers run in the DR cluster "
+                             f"({self.eks.dr.cluster}); the primary's goes down with the drill's outage")
         hosts_all = {h for a in self.albs for h in a.serves}
         for req in self.load.requests:
             if req.host not in hosts_all:

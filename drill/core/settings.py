@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Model(BaseModel):
@@ -40,6 +40,19 @@ class LoadRequest(Model):
     json_body: dict[str, Any] | None = None  # "{rand}" in a string value becomes a random number
 
 
+class LoadKubernetes(Model):
+    """Load workers as a Deployment of ``load.workers`` pods in a cluster of the policy, removed at
+    the end of the drill and by ``drill rollback``."""
+
+    cluster: str  # the DR cluster (the primary's goes down with the outage the drill makes)
+    namespace: str = "drill-load"  # created if missing (and then removed with the workers)
+    image: str  # an image with locust and the locustfile (load/locustfile.py) at ``locustfile``
+    locustfile: str = "/home/locust/locustfile.py"
+    cpu: str = "500m"
+    memory: str = "512Mi"
+    master_host: str | None = None  # where the pods reach the master; null: master_bind_host
+
+
 class Load(Model):
     users: int = Field(ge=1)
     spawn_rate: float = Field(gt=0)
@@ -48,11 +61,18 @@ class Load(Model):
     external_workers: int = Field(0, ge=0, le=1024)
     master_bind_host: str = "127.0.0.1"
     master_port: int = Field(5557, ge=0, le=65535)
-    # workers on this machine (``workers``) or attached from others (``external_workers``); workers
-    # run by a Kubernetes Deployment are not built yet (docs/design-notes.md, "What does not work yet")
-    mode: Literal["local"] = "local"
+    # local: ``workers`` processes on this machine; kubernetes: ``workers`` pods of a Deployment in
+    # ``kubernetes.cluster``; either way ``external_workers`` more may attach from elsewhere
+    mode: Literal["local", "kubernetes"] = "local"
+    kubernetes: LoadKubernetes | None = None
     locustfile: str | None = None  # null: the generic one (load/locustfile.py) running `requests`
     requests: list[LoadRequest] = []
+
+    @model_validator(mode="after")
+    def _mode(self) -> Load:
+        if self.mode == "kubernetes" and (self.kubernetes is None or self.workers < 1):
+            raise ValueError("load.mode kubernetes needs load.kubernetes (cluster, image) and load.workers >= 1")
+        return self
 
 
 class Endpoints(Model):

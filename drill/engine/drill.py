@@ -86,6 +86,7 @@ class Drill:
         self.traffic: Any = None  # engine.traffic.Traffic while one runs
         self.cognito: Any = None  # checks.cognito.CognitoCheck once a test user exists
         self.marks: dict[str, float] = {}
+        self.replication_s: float | None = None  # how long a canary write took to show in DR (observed)
         self.results = Results()
         self.current_phase = "starting"
         self.phase_started: float | None = None  # monotonic, for the live view

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from drill.core.errors import ActionFailed
+from drill.core.schema import ROLES
+from drill.core.waits import wait_until
 from drill.engine.failback import fail_back, runbook_state
 from drill.engine.steady import wait_steady
 from drill.traffic.stores import stores
@@ -19,18 +22,70 @@ if TYPE_CHECKING:
 
 
 def cleanup(drill: Drill) -> dict[str, Any]:
-    """Remove the drill's canary data in both regions, and its test user from both pools."""
+    """Remove the drill's canary data in both regions, and its test user from both pools.
+
+    A copy still in flight when its original is deleted arrives afterwards (S3 replication does
+    not carry deletes): the copies missing on the other side at the time are waited for (twice as
+    long as replication was seen to take in this drill, plus a second; not seen: up to the action
+    deadline) and removed too; any that did not arrive are journaled as left in flight."""
     removed: dict[str, Any] = {}
+    in_flight: dict[str, int] = {}
     for name, store in stores(drill.target, drill.drill_id).items():
-        for role in ("primary",) if store.ordered else ("primary", "dr"):  # a replica takes its writer's deletes
-            try:
-                removed[f"{name}:{role}"] = store.delete_all(role)
-            except Exception as exc:  # no canary table yet, a replica that refuses writes: nothing to remove
-                removed[f"{name}:{role}"] = f"{type(exc).__name__}"
+        if store.ordered:  # a replica takes its writer's deletes
+            removed[f"{name}:primary"] = _delete(store, "primary")
+            continue
+        counts, left = _remove_with_copies(drill, store)
+        removed.update({f"{name}:{role}": n for role, n in counts.items()})
+        if left:
+            in_flight[name] = left
     if drill.cognito is not None and drill.cognito.created:
         removed["cognito"] = drill.cognito.remove()
+    if in_flight:
+        drill.journal.write("canaries_in_flight", left=in_flight)
     drill.journal.write("canaries_removed", removed=removed)
     return removed
+
+
+def _remove_with_copies(drill: Drill, store: Any) -> tuple[dict[str, int | str], int]:
+    """One store's canaries removed in both regions, with the copies that land after: how many were
+    removed per region, and how many copies are still in flight."""
+    before: dict[str, set[int]] = {role: _surviving(store, role) for role in ROLES}
+    removed: dict[str, int | str] = {role: _delete(store, role) for role in ROLES}
+    coming: dict[str, set[int]] = {"dr": before["primary"] - before["dr"], "primary": before["dr"] - before["primary"]}
+    if not any(coming.values()):
+        return removed, 0
+    arrived: dict[str, set[int]] = {role: set() for role in ROLES}
+
+    def landed() -> bool:
+        for role in ROLES:
+            arrived[role] |= _surviving(store, role) & coming[role]
+        return all(coming[r] <= arrived[r] for r in ROLES)
+
+    seen = drill.replication_s
+    try:
+        wait_until(landed, drill.deadline if seen is None else min(2 * seen + 1, drill.deadline), "copies in flight",
+                   drill.interval)
+    except ActionFailed:
+        pass
+    for role in ROLES:
+        if arrived[role]:
+            first, again = removed[role], _delete(store, role)
+            removed[role] = (first if isinstance(first, int) else 0) + (again if isinstance(again, int) else 0)
+    return removed, sum(len(coming[r] - arrived[r]) for r in ROLES)
+
+
+def _surviving(store: Any, role: str) -> set[int]:
+    try:
+        return set(store.surviving(role))
+    except Exception:  # no canary table yet, a region that does not answer
+        return set()
+
+
+def _delete(store: Any, role: str) -> int | str:
+    try:
+        return int(store.delete_all(role))
+    except Exception as exc:  # no canary table yet, a replica that refuses writes: nothing to remove
+        return f"{type(exc).__name__}"
 
 
 def restore(drill: Drill) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from drill.engine.restore import cleanup
 from drill.engine.session import held_signals
 from drill.engine.steady import wait_steady
 from drill.faults.undo import pending_from_journal, safe_write, undo_all
+from drill.ops import load_workers
 from drill.targets.factory import NAMES, make_target
 
 
@@ -50,6 +51,10 @@ def _kill_load(events: list[Event], drill: Drill) -> None:
             for pid in ev.get("pids") or []:
                 if signal_if(int(pid), ("locust",), signal.SIGTERM):
                     safe_write(drill.journal, None, "load_stopped", pid=pid)
+    m = drill.cfg.measure
+    for w in load_workers.left_behind(events):  # load.mode kubernetes: the workers' Deployment
+        load_workers.remove(drill.target, drill.journal, str(drill.drill_id), w["namespace"], w["deployment"],
+                            w["namespace_created"], m.action_deadline_s, m.probe_interval_s)
 
 
 def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
@@ -83,6 +88,8 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
                                                      f"{lease.get('host')}): not touched")
         return result
     drill = Drill.resume(loaded, drill_dir, target)
+    seen = [float(e.get("after_s")) for e in events if e.event == "canaries_replicated" and e.get("after_s") is not None]
+    drill.replication_s = seen[-1] if seen else None  # how long the copies took: cleanup waits for those in flight
     with held_signals():
         safe_write(drill.journal, None, "rollback_started", pending=[p.fault_id for p in pending])
         _kill_load(events, drill)

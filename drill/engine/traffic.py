@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from drill.core.errors import ActionFailed
 from drill.core.schema import ROLES
 from drill.core.waits import wait_until
+from drill.ops import load_workers
 from drill.traffic.canary import CanaryWriter, classify_aws, classify_mysql
 from drill.traffic.locust import LoadRunner, profile_env
 from drill.traffic.stores import Store, stores
@@ -26,6 +27,8 @@ class Traffic:
                                            classify_mysql if name == "rds" else classify_aws, role, region_of)
                         for name, store in self.stores.items()}
         self.load: LoadRunner | None = None
+        self.workers: str | None = None  # the workers' Deployment (load.mode kubernetes)
+        self.namespace_created = False
 
     def prepare(self) -> None:
         for store in self.stores.values():
@@ -43,12 +46,17 @@ class Traffic:
             elb = d.target.client("elbv2", region)
             albs[region] = [lb["DNSName"] for page in elb.get_paginator("describe_load_balancers").paginate()
                             for lb in page["LoadBalancers"]]
-        self.load = LoadRunner(d.cfg, d.dir / "load", profile_env(d.cfg, d.target.endpoints().resolver, albs),
-                               max_run_s=max_run_s)
+        profile = profile_env(d.cfg, d.target.endpoints().resolver, albs)
+        self.load = LoadRunner(d.cfg, d.dir / "load", profile, max_run_s=max_run_s)
         self.load.start()
         d.journal.write("load_started", durable=True, pids=[p.pid for p in self.load.procs])
-        if not self.load.wait_for_traffic(30):
-            raise ActionFailed("locust produced no requests within 30 s (see load/locust.out)")
+        where = "see load/locust.out"
+        if d.cfg.load.mode == "kubernetes":
+            self.workers, self.namespace_created = load_workers.deploy(d.target, d.journal, d.drill_id,
+                                                                       self.load.master_port, profile)
+            where = f"the pods of deployment {self.workers}, and load/locust.out"
+        if not self.load.wait_for_traffic(d.cfg.measure.action_deadline_s if self.workers else 30):
+            raise ActionFailed(f"locust produced no requests within the deadline ({where})")
 
     def retarget(self, role: str) -> None:
         for w in self.writers.values():
@@ -63,6 +71,12 @@ class Traffic:
         self.stop_canaries()
         if self.load is not None:
             self.load.stop()
+        if self.workers is not None:
+            d, k = self.drill, self.drill.cfg.load.kubernetes
+            assert k is not None
+            load_workers.remove(d.target, d.journal, d.drill_id, k.namespace, self.workers, self.namespace_created,
+                                d.cfg.measure.action_deadline_s, d.cfg.measure.probe_interval_s)
+            self.workers = None
         if running:
             self.drill.journal.write("traffic_stopped")
 
@@ -119,5 +133,6 @@ def start_traffic(drill: Drill) -> Traffic:
                         external_workers=lc.external_workers, canary_rate_per_s=drill.cfg.measure.canary_rate_per_s,
                         stores=list(traffic.writers))
     took = wait_replicated(drill, traffic)
+    drill.replication_s = took
     drill.journal.write("canaries_replicated", after_s=round(took, 3))
     return traffic

@@ -50,6 +50,11 @@ def traffic(c: Ctx) -> list[Call]:
     out = [other("locust", "user traffic", f"{c.cfg.load.users} users", _hosts(c), note="in its own process"),
            other("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows", [c.db("primary")],
                  True, f"{rate}/s, removed at the end")] + _login(c) + _lbs(c)
+    k = c.cfg.load.kubernetes
+    if c.cfg.load.mode == "kubernetes" and k is not None:
+        out.append(other("kubernetes", k.cluster, "create namespace (if missing) and deployment; list pods; delete "
+                         "deployment (and the namespace it created)", [f"{k.namespace}/deployments/drill-load-*"],
+                         True, f"{c.cfg.load.workers} load workers ({k.image}), removed at the end"))
     for role in ("primary", "dr"):
         r = c.region(role)
         out += [aws("rds", "DescribeDBInstances", r, c.db(role), note="endpoint"),

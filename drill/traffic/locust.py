@@ -208,7 +208,7 @@ class LoadRunner:
             master = base + ["--master", "--expect-workers", str(n_workers), "--master-bind-host",
                              self.lc.master_bind_host, "--master-bind-port", str(self.master_port)]
             self.procs.append(subprocess.Popen(master, stdout=out, stderr=out, env=self._env(True)))
-            for i in range(self.lc.workers):
+            for i in range(self.lc.workers if self.lc.mode == "local" else 0):  # kubernetes: pods
                 worker = [sys.executable, "-m", "locust", "-f", str(self.locustfile), "--worker", "--master-host",
                           "127.0.0.1", "--master-port", str(self.master_port), "--loglevel", "WARNING"]
                 extra = (worker_env or [])[i] if worker_env and i < len(worker_env) else None

@@ -1,0 +1,94 @@
+"""Load in the Kubernetes mode (``load.mode: kubernetes``) against the twin's API, as on a cluster:
+the drill creates a Deployment of locust workers in the DR cluster (and its namespace), the twin's
+kubelet runs each Ready pod as a local worker process, the workers stream their records to the
+drill's master (no worker runs where the drill runs), and the Deployment, its namespace and the
+worker processes are gone at the end of the drill, and after a hard kill once `drill rollback` ran
+(with the drill's canary objects, the copies still replicating at the kill included)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as kconfig
+
+from tests.conftest import CFG, client, drill, events_of, only_drill, start_drill, wait_journal
+
+K8S = CFG.load.kubernetes
+assert K8S is not None
+MODE = ["--set", "load.mode=kubernetes", "--set", "load.workers=2", "--set", "load.master_port=0"]
+
+
+def _api(env: dict[str, str]) -> tuple[Any, Any]:
+    api = kconfig.new_client_from_config(env["KUBECONFIG"], context=CFG.eks.dr.cluster)
+    return k8s.AppsV1Api(api), k8s.CoreV1Api(api)
+
+
+def _left(env: dict[str, str]) -> dict[str, Any]:
+    """What of the load workers is on the cluster and on this machine."""
+    apps, core = _api(env)
+    deployments = [d.metadata.name for d in apps.list_deployment_for_all_namespaces().items
+                   if (d.metadata.labels or {}).get("app.kubernetes.io/name") == "drill-load-worker"]
+    namespaces = [n.metadata.name for n in core.list_namespace().items if n.metadata.name == K8S.namespace]
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    workers = [ln for ln in ps.splitlines() if "locust" in ln and "--worker" in ln]
+    return {"deployments": deployments, "namespaces": namespaces, "workers": workers}
+
+
+def _until(check: Any, what: str, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, what
+        time.sleep(0.3)
+
+
+def test_a_drill_runs_its_load_as_pods_and_removes_them(sandbox_env: dict[str, str], account: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    assert _left(account) == {"deployments": [], "namespaces": [], "workers": []}
+    res = drill("run", "--cadence", "quarterly", "--reports", str(tmp_path), *MODE, env=sandbox_env, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    folder = only_drill(tmp_path)
+    events = events_of(folder)
+    calls = [e.get("operation") for e in events if e.event == "k8s_call"]
+    assert "create_namespace" in calls and "create_namespaced_deployment" in calls, calls
+    assert "delete_namespaced_deployment" in calls and "delete_namespace" in calls, calls
+    assert any(e.event == "load_workers_removed" for e in events)
+    started = [e for e in events if e.event == "load_started"]
+    assert started and all(len(e.get("pids")) == 1 for e in started)  # the master only: no worker runs here
+    summary = next(e for e in events if e.event == "requests_summary")
+    assert summary.get("total") > 1000, summary  # every request came from the pods, through the master
+    rto = next(e for e in events if e.event == "rto")
+    assert rto.get("rto_s") is not None and rto.get("met"), rto.model_extra
+    assert _left(account) == {"deployments": [], "namespaces": [], "workers": []}
+
+
+def test_a_hard_kill_leaves_the_workers_to_drill_rollback(sandbox_env: dict[str, str], account: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    proc = start_drill(["run", "--cadence", "quarterly", "--reports", str(tmp_path), *MODE], sandbox_env)
+    try:
+        wait_journal(tmp_path, proc, lambda e: e.event == "k8s_call" and e.get("operation") ==
+                     "create_namespaced_deployment", "the workers' deployment", timeout=120)
+        _until(lambda: len(_left(account)["workers"]) == 2, "two worker processes started by the twin's kubelet")
+        folder = only_drill(tmp_path)
+        _until(lambda: (folder / "load" / "requests.csv.gz").exists()
+               and (folder / "load" / "requests.csv.gz").stat().st_size > 0, "requests logged by the master")
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    left = _left(account)
+    assert left["deployments"] and left["namespaces"], left  # a hard kill removes nothing
+    res = drill("rollback", "--reports", str(tmp_path), env=sandbox_env, timeout=240)
+    assert res.returncode == 0, res.stdout + res.stderr
+    _until(lambda: _left(account) == {"deployments": [], "namespaces": [], "workers": []},
+           f"the workers removed by the rollback: {_left(account)}")
+    assert any(e.event == "load_workers_removed" for e in events_of(folder))
+    # the canary objects written just before the kill are gone from both regions, the copies that
+    # were still replicating when the rollback deleted the originals included
+    prefix = f"drill-canary/{folder.name}/"
+    for role in ("primary", "dr"):
+        s3 = client(account, "s3", CFG.side(role).region)
+        for bucket in CFG.side(role).buckets:
+            assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0) == 0, (role, bucket)
