@@ -46,15 +46,18 @@ def main() -> int:
             time.sleep(args.every)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    empty = 0
+    empty, first = 0, None
     for at, text in captures:
         lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-        empty += not lines
+        if lines and first is None:
+            first = at
+        empty += first is not None and not lines  # a blank screen once the drill has shown something
         print(f"--- {at:6.1f} s: {len(lines)} lines")
         print("\n".join(lines[:12]) or "(empty)")
-    print(f"{len(captures)} captures over {time.monotonic() - t0:.0f} s; empty: {empty}; drill exit "
-          f"{done.read_text().strip()}")
-    return 0 if empty == 0 else 1
+    print(f"{len(captures)} captures over {time.monotonic() - t0:.0f} s; first status at "
+          f"{first if first is not None else float('nan'):.1f} s after the command was typed; empty after it: "
+          f"{empty}; drill exit {done.read_text().strip()}")
+    return 0 if empty == 0 and first is not None and first <= 1.5 else 1
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
     plugin = DrillRunPlugin(drill, allowed)
     args = ["-q", "--no-header", "-o", "console_output_style=classic", f"--junitxml={drill.dir / 'junit.xml'}",
             f"--cucumberjson={drill.dir / 'cucumber.json'}", *pytest_args(cadence, select)]
-    session = Session(drill, progress=progress, confirm=confirm)
+    session = Session(drill, progress=progress, confirm=confirm, keep_progress=True)
     code: int | pytest.ExitCode = pytest.ExitCode.INTERRUPTED
     try:
         with session, drill_config_env(loaded):
@@ -130,10 +130,15 @@ def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "qua
             drill.journal.write("pytest_finished", exit_code=int(code), signals=list(session.signalled))
     except KeyboardInterrupt:
         pass
+    except BaseException:
+        progress.stop()  # the session could not start (a lease refused), or failed: its error follows
+        raise
+    progress.stage = "writing the reports"  # the status stays up until the summary replaces it
+    try:
+        result = render(drill.dir, lang)
+        published = publish_history(drill)
     finally:
-        progress.stop()  # also when the session could not start (a lease refused)
-    result = render(drill.dir, lang)
-    published = publish_history(drill)
+        progress.stop()
     print_summary(drill, result, time.monotonic() - started, reports, session.remaining, target, confirm)
     if published:
         print(f"  published: {published}")

@@ -40,8 +40,9 @@ def held_signals(received: list[int] | None = None) -> Iterator[None]:
 
 class Session:
     def __init__(self, drill: Drill, progress: Any = None, watch: bool = True, lock: bool = True,
-                 confirm: str | None = None):
+                 confirm: str | None = None, keep_progress: bool = False):
         self.drill = drill
+        self.keep_progress = keep_progress  # the caller stops the status itself (after its reports)
         self.confirm = confirm  # repeated in the command that returns runbook changes left in place
         self.progress = progress
         self.watchdog = Watchdog(drill) if watch else None
@@ -87,8 +88,9 @@ class Session:
             try:
                 if self.watchdog is not None:
                     self.watchdog.stop()
-                if self.progress is not None:
-                    self.progress.stop()
+                if self.progress is not None:  # the status stays up while the drill restores and closes
+                    self.drill.current_scenario = self.drill.current_step = None
+                    self.progress.stage = "restoring the target and closing the drill"
                 if self.stopped_by or isinstance(exc, KeyboardInterrupt):
                     self.drill.halted = True
                 if self.drill.faults.active or "fault" in self.drill.marks or self.drill.traffic is not None:
@@ -107,6 +109,12 @@ class Session:
                     if self.lease is not None:
                         self.lease.release()
                 finally:
-                    self.drill.close(self.status(exc))
-                    for sig, handler in self._previous.items():
-                        signal.signal(sig, handler)
+                    if self.progress is not None:
+                        self.progress.stage = "closing the drill (stopping what it started)"
+                    try:
+                        self.drill.close(self.status(exc))
+                    finally:
+                        for sig, handler in self._previous.items():
+                            signal.signal(sig, handler)
+                        if self.progress is not None and not self.keep_progress:
+                            self.progress.stop()
