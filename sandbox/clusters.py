@@ -90,7 +90,7 @@ def seed(cluster: Cluster, cfg: Config, inv: Inventory, role: str) -> None:
         for name in group:
             cluster.add_workload("deployments", name, "kube-system", f"{name}:stable", 1)
     for ing in cfg.ingresses:
-        host = "api" if ing.host == "*" else ing.host.split(".")[0]
+        host = cfg.app_host if ing.host == "*" else ing.host.split(".")[0]
         alb = next((a for a in cfg.albs if host in a.serves), cfg.albs[0])
         cluster.add_simple("ingresses", ns, ing.name, {"spec": {"ingressClassName": "alb", "rules": [
             {"host": None if ing.host == "*" else ing.host, "http": {"paths": [

@@ -189,7 +189,7 @@ class AlbApp:
         self.services = services
         zone = cfg.route53.zone
         self.by_host = {f"{w.host}.{zone}": w for w in cfg.workloads if w.kind == "host" and w.host in serves}
-        self.apps = [w for w in cfg.workloads if w.kind == "app"] if "api" in serves else []
+        self.apps = [w for w in cfg.workloads if w.kind == "app"] if cfg.app_host in serves else []
         self.health_path = cfg.route53.health_check.path
 
     def __call__(self, req: Request) -> Response:

@@ -311,6 +311,14 @@ def _restore_alert_channel(ops: Ops, env: dict[str, str]) -> None:
         FunctionName=ops.cfg.communication.alert_function, Environment={"Variables": env})
 
 
+def _dr_front_denied(ops: Ops) -> str:
+    bucket = ops.cfg.cloudfront.failover_bucket
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "SabotageDenyReads", "Effect": "Deny", "Principal": "*",
+                                                      "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    ops.aws("s3", "dr").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return bucket
+
+
 ERRANT_ID = 2_000_000_001  # far above what the primary's auto-increment reaches: no clash with replication
 
 
@@ -372,6 +380,9 @@ def catalog(cfg: Config) -> list[Defect]:
         Defect("alert_to_another_channel", "the alert Lambda posts to #random, not the policy's channel "
                "(its SLACK_CHANNEL changed)", MONTHLY_ALERT, "reaches the policy's Slack channel",
                (cfg.route53.health_check.alert_channel,), _alert_to_other_channel, _restore_alert_channel),
+        Defect("dr_front_origin_denied", "the DR origin bucket's policy denies reads (CloudFront's failover "
+               "origin answers 403)", WEEKLY_FRONT, "the front end is still served", ("front end answered HTTP",),
+               _dr_front_denied, lambda ops, bucket: ops.aws("s3", "dr").delete_bucket_policy(Bucket=bucket)),
         Defect("errant_write_on_dr_replica", "a row written by hand on the DR replica (an errant transaction): "
                "the copies differ", WEEKLY_MATCH, "the rds copies match", ("rds",), _errant_write_on_replica,
                _remove_errant_write),

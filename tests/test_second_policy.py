@@ -1,7 +1,8 @@
 """Nothing of PortForge's is in the code: a second policy (examples/acme: us-east-1 primary, where
 Route 53, CloudFront and S3's default location live, with a us-west-2 standby; other names,
 services, tables, buckets, hosts and its own features) runs its quarterly failover on the
-sandbox, unchanged, on a twin of its own; and grep finds none of PortForge's names in the code."""
+sandbox, unchanged, on a twin of its own; and grep finds none of PortForge's names in the code
+(its quoted host names included)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def test_no_portforge_name_in_the_code() -> None:
              cfg.rds.primary.id, cfg.rds.replica.id, cfg.rds.database, cfg.eks.primary.cluster, cfg.eks.dr.cluster,
              cfg.route53.health_check.alarm.name, *cfg.policy.accounts, *(t.name for t in cfg.dynamodb.tables),
              *(b.name for b in cfg.s3.buckets), *(w.deployment for w in cfg.workloads if "-" in w.deployment),
-             cfg.cognito.sync_function, cfg.communication.alert_function}
+             cfg.cognito.sync_function, cfg.communication.alert_function,
+             *(f"{q}{h}{q}" for h in {cfg.app_host, *(w.host for w in cfg.workloads if w.host)} for q in "'\"")}
     pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.I)
     found = []
     for folder in ("drill", "steps", "sandbox", "load"):

@@ -198,6 +198,7 @@ class Config(Model):
     eks: Eks
     workloads: list[Workload]
     app_namespace: str = "default"
+    app_host: str  # the short hostname (in route53.zone) of the path-routed apps: ingresses with host "*"
     daemonsets: list[DaemonSet] = []
     system_services: dict[str, list[str]] = {}
     ingresses: list[Ingress]
@@ -238,7 +239,7 @@ class Config(Model):
         for ing in self.ingresses:
             if ing.service not in deployments:
                 raise ValueError(f"ingress {ing.name}: unknown service {ing.service!r}")
-        hosts = {w.host for w in self.workloads if w.kind == "host"} | {"api"}
+        hosts = {w.host for w in self.workloads if w.kind == "host"} | {self.app_host}
         for alb in self.albs:
             for h in alb.serves:
                 if h not in hosts:

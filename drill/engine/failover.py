@@ -124,7 +124,7 @@ def verify_services(drill: Drill, role: str) -> dict[str, int]:
     checks: list[tuple[str, str]] = []
     for wl in cfg.workloads:
         if wl.kind == "app" and wl.path:
-            checks.append((cfg.fqdn("api"), f"{wl.path}/health"))
+            checks.append((cfg.fqdn(cfg.app_host), f"{wl.path}/health"))
         elif wl.kind == "host" and wl.host:
             checks.append((cfg.fqdn(wl.host), cfg.route53.health_check.path))
     results: dict[str, int] = {}

@@ -91,7 +91,7 @@ def _ingress_lbs(target: Target, role: str, hosts: list[str]) -> dict[str, Lb]:
         if not lbs:
             continue
         for rule in (ing.spec.rules if ing.spec else None) or []:
-            host = rule.host.split(".")[0] if rule.host else "api"
+            host = rule.host.split(".")[0] if rule.host else target.cfg.app_host
             found.setdefault(host, lbs[0])
     elb = target.client("elbv2", cfg.side(role).region)
     zones = {lb["DNSName"]: lb["CanonicalHostedZoneId"] for page in elb.get_paginator(
