@@ -12,6 +12,7 @@ Kubernetes: the environment's kubeconfig, one context per cluster named as the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drill.core.config import LoadedConfig
@@ -34,13 +35,19 @@ def check_guardrails(loaded: LoadedConfig) -> None:
 
 class AwsTarget(Target):
     name = "aws"
+    capabilities = frozenset({"pause:dynamodb", "pause:s3", "destructive_confirm"})  # + slack_history with a token
+
+    @classmethod
+    def make(cls, loaded: LoadedConfig, journal: Journal | None, calls: Journal | None, read_only: bool,
+             start_sandbox: bool, posture: str | None, confirm: str | None, destructive: bool,
+             on_startup_step: Callable[[dict[str, float]], None] | None) -> Target:
+        return cls(loaded, journal, calls, read_only, confirm=confirm, destructive=destructive)
 
     def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, calls: Journal | None = None,
                  read_only: bool = False, confirm: str | None = None, destructive: bool = False):
         super().__init__(loaded, journal, calls, read_only)
         check_guardrails(loaded)
-        self.capabilities = frozenset({"pause:dynamodb", "pause:s3", "destructive_confirm"}
-                                      | ({"slack_history"} if self.slack() else set()))
+        self.capabilities = type(self).capabilities | ({"slack_history"} if self.slack() else set())
         self.account = self.check_account()
         if destructive:
             self.require_confirm(confirm)

@@ -21,7 +21,7 @@ from typing import Any
 
 from drill.core.aws import make_client
 from drill.core.config import LoadedConfig
-from drill.core.errors import ReadOnlyViolation
+from drill.core.errors import InvalidInput, ReadOnlyViolation
 from drill.core.journal import Journal
 from drill.core.redact import Redactor
 from drill.core.schema import Config
@@ -55,6 +55,23 @@ class Target:
         self.account = ""
         self.emulated: dict[str, str] = {}
         self.twin: Any = None  # sandbox.client.Twin when a twin is behind the target
+
+    @classmethod
+    def make(cls, loaded: LoadedConfig, journal: Journal | None, calls: Journal | None, read_only: bool,
+             start_sandbox: bool, posture: str | None, confirm: str | None, destructive: bool,
+             on_startup_step: Callable[[dict[str, float]], None] | None) -> Target:
+        """The target a command names, from every option a command may pass (each takes its own)."""
+        raise NotImplementedError
+
+    @classmethod
+    def planned_capabilities(cls) -> frozenset[str]:
+        """What it can do before one is made (a plan without a target)."""
+        return cls.capabilities
+
+    @classmethod
+    def twin_routing(cls, loaded: LoadedConfig) -> dict[str, Any] | None:
+        """What a twin started for this target routes where; a target without a twin refuses."""
+        raise InvalidInput(f"--target {cls.name} has no sandbox (use sandbox or localstack)")
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities

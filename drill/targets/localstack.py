@@ -71,6 +71,14 @@ KNOWN_BROKEN = {
 class LocalStackTarget(SandboxTarget):
     name = "localstack"
 
+    @classmethod
+    def planned_capabilities(cls) -> frozenset[str]:
+        return SandboxTarget.capabilities - {"pause:dynamodb"}  # DynamoDB is LocalStack's own there
+
+    @classmethod
+    def twin_routing(cls, loaded: LoadedConfig) -> dict[str, Any] | None:
+        return detect_localstack(loaded.config)
+
     def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, calls: Journal | None = None,
                  read_only: bool = False, start: bool = True, posture: str | None = None,
                  on_startup_step: Callable[[dict[str, float]], None] | None = None):

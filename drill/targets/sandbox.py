@@ -22,6 +22,17 @@ class SandboxTarget(Target):
     name = "sandbox"
     capabilities = frozenset({"twin", "pause:dynamodb", "pause:s3", "slack_history"})
 
+    @classmethod
+    def make(cls, loaded: LoadedConfig, journal: Journal | None, calls: Journal | None, read_only: bool,
+             start_sandbox: bool, posture: str | None, confirm: str | None, destructive: bool,
+             on_startup_step: Callable[[dict[str, float]], None] | None) -> Target:
+        return cls(loaded, journal, calls, read_only, start=start_sandbox, posture=posture,
+                   on_startup_step=on_startup_step)  # confirm: not asked of a twin
+
+    @classmethod
+    def twin_routing(cls, loaded: LoadedConfig) -> dict[str, Any] | None:
+        return None  # the twin alone
+
     def __init__(self, loaded: LoadedConfig, journal: Journal | None = None, calls: Journal | None = None,
                  read_only: bool = False, start: bool = True, posture: str | None = None,
                  on_startup_step: Callable[[dict[str, float]], None] | None = None):
