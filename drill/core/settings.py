@@ -169,7 +169,7 @@ class Sandbox(Model):
 
 class LocalStackConf(Model):
     endpoint: str | None = None  # null: localstack-client's environment, else localhost:4566
-    # not secretsmanager, cloudwatch, sns: targets/localstack.py KNOWN_BROKEN says why
+    # not secretsmanager, cloudwatch, sns (refused): targets/localstack.py KNOWN_BROKEN says why
     services: list[str] = ["s3", "route53", "dynamodb", "kms", "acm"]
     health_timeout_s: float = Field(default=3.0, gt=0, le=60)
 

@@ -30,6 +30,10 @@ def detect_localstack(cfg: Config) -> dict[str, Any]:
     offers, and decide where each service goes. Raises InvalidInput when it does not answer."""
     from localstack_client.config import get_service_endpoint
 
+    broken = [s for s in cfg.localstack.services if s in KNOWN_BROKEN]
+    if broken:
+        raise InvalidInput(f"localstack.services lists {broken[0]}, which stays with the twin: "
+                           f"{KNOWN_BROKEN[broken[0]]} (remove it from localstack.services)")
     url = (cfg.localstack.endpoint or get_service_endpoint("s3") or "http://localhost:4566").rstrip("/")
     try:
         health = twin_client.localstack_health(url, cfg.localstack.health_timeout_s)
