@@ -36,8 +36,10 @@ BURST_S = 0.1  # a bucket holds this many seconds of its rate: a server has no r
 class Capacity:
     """Token buckets: one per region's serving nodes, one per service; rates follow what is Ready."""
 
-    def __init__(self, node_rps: float, pod_rps: float, queue_s: float):
+    def __init__(self, node_rps: float, pod_rps: float, queue_s: float,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self.node_rps, self.pod_rps, self.queue_s = node_rps, pod_rps, queue_s
+        self._clock, self._sleep = clock, sleep
         self._tokens: dict[str, float] = {}
         self._at: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -49,7 +51,7 @@ class Capacity:
 
     def admit(self, region: str, nodes: int, service: str | None, pods: int) -> bool:
         """One turn on the region's nodes (and on ``service``'s pods), waiting up to ``queue_s``."""
-        deadline = time.monotonic() + self.queue_s
+        deadline = self._clock() + self.queue_s
         ok = self.node_rps <= 0 or self._take(f"{region}/nodes", nodes * self.node_rps, deadline)
         if ok and service is not None and self.pod_rps > 0:
             ok = self._take(f"{region}/{service}", pods * self.pod_rps, deadline)
@@ -63,7 +65,7 @@ class Capacity:
             return False  # nothing Ready to serve it
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 burst = max(1.0, rate * BURST_S)
                 tokens = min(burst, self._tokens.get(key, burst) + (now - self._at.get(key, now)) * rate)
                 self._at[key] = now
@@ -71,9 +73,9 @@ class Capacity:
                     self._tokens[key] = tokens - 1
                     return True
                 self._tokens[key] = tokens
-            if time.monotonic() >= deadline:
+            if self._clock() >= deadline:
                 return False
-            time.sleep(min(0.02, max(0.001, (1 - tokens) / rate), max(0.0, deadline - time.monotonic())))
+            self._sleep(min(0.02, max(0.001, (1 - tokens) / rate), max(0.0, deadline - self._clock())))
 
 
 class RegionServices:

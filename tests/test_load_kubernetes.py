@@ -27,14 +27,15 @@ def _api(env: dict[str, str]) -> tuple[Any, Any]:
     return k8s.AppsV1Api(api), k8s.CoreV1Api(api)
 
 
-def _left(env: dict[str, str]) -> dict[str, Any]:
-    """What of the load workers is on the cluster and on this machine."""
+def _left(env: dict[str, str], twin: Any) -> dict[str, Any]:
+    """What of the load workers is on the cluster, and running as the twin's pods."""
     apps, core = _api(env)
     deployments = [d.metadata.name for d in apps.list_deployment_for_all_namespaces().items
                    if (d.metadata.labels or {}).get("app.kubernetes.io/name") == "drill-load-worker"]
     namespaces = [n.metadata.name for n in core.list_namespace().items if n.metadata.name == K8S.namespace]
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    workers = [ln for ln in ps.splitlines() if "locust" in ln and "--worker" in ln]
+    ps = subprocess.run(["ps", "-eo", "ppid=,args="], capture_output=True, text=True, check=True).stdout
+    pid = str(twin.state["pid"])
+    workers = [ln for ln in ps.splitlines() if ln.split(None, 1)[0] == pid and "locust" in ln and "--worker" in ln]
     return {"deployments": deployments, "namespaces": namespaces, "workers": workers}
 
 
@@ -46,8 +47,8 @@ def _until(check: Any, what: str, timeout: float = 30) -> None:
 
 
 def test_a_drill_runs_its_load_as_pods_and_removes_them(sandbox_env: dict[str, str], account: dict[str, str],
-                                                        tmp_path: Path) -> None:
-    assert _left(account) == {"deployments": [], "namespaces": [], "workers": []}
+                                                        twin: Any, tmp_path: Path) -> None:
+    assert _left(account, twin) == {"deployments": [], "namespaces": [], "workers": []}
     res = drill("run", "--cadence", "quarterly", "--reports", str(tmp_path), *MODE, env=sandbox_env, timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     folder = only_drill(tmp_path)
@@ -62,28 +63,28 @@ def test_a_drill_runs_its_load_as_pods_and_removes_them(sandbox_env: dict[str, s
     assert summary.get("total") > 1000, summary  # every request came from the pods, through the master
     rto = next(e for e in events if e.event == "rto")
     assert rto.get("rto_s") is not None and rto.get("met"), rto.model_extra
-    assert _left(account) == {"deployments": [], "namespaces": [], "workers": []}
+    assert _left(account, twin) == {"deployments": [], "namespaces": [], "workers": []}
 
 
 def test_a_hard_kill_leaves_the_workers_to_drill_rollback(sandbox_env: dict[str, str], account: dict[str, str],
-                                                          tmp_path: Path) -> None:
+                                                          twin: Any, tmp_path: Path) -> None:
     proc = start_drill(["run", "--cadence", "quarterly", "--reports", str(tmp_path), *MODE], sandbox_env)
     try:
         wait_journal(tmp_path, proc, lambda e: e.event == "k8s_call" and e.get("operation") ==
                      "create_namespaced_deployment", "the workers' deployment", timeout=120)
-        _until(lambda: len(_left(account)["workers"]) == 2, "two worker processes started by the twin's kubelet")
+        _until(lambda: len(_left(account, twin)["workers"]) == 2, "two worker processes started by the twin's kubelet")
         folder = only_drill(tmp_path)
         _until(lambda: (folder / "load" / "requests.csv.gz").exists()
                and (folder / "load" / "requests.csv.gz").stat().st_size > 0, "requests logged by the master")
     finally:
         proc.kill()
         proc.communicate(timeout=30)
-    left = _left(account)
+    left = _left(account, twin)
     assert left["deployments"] and left["namespaces"], left  # a hard kill removes nothing
     res = drill("rollback", "--reports", str(tmp_path), env=sandbox_env, timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr
-    _until(lambda: _left(account) == {"deployments": [], "namespaces": [], "workers": []},
-           f"the workers removed by the rollback: {_left(account)}")
+    _until(lambda: _left(account, twin) == {"deployments": [], "namespaces": [], "workers": []},
+           f"the workers removed by the rollback: {_left(account, twin)}")
     assert any(e.event == "load_workers_removed" for e in events_of(folder))
     # the canary objects written just before the kill are gone from both regions, the copies that
     # were still replicating when the rollback deleted the originals included

@@ -24,15 +24,15 @@ if TYPE_CHECKING:
 def cleanup(drill: Drill) -> dict[str, Any]:
     """Remove the drill's canary data in both regions, and its test user from both pools.
 
-    A copy still in flight when its original is deleted arrives afterwards (S3 replication does
-    not carry deletes): the copies missing on the other side at the time are waited for (twice as
-    long as replication was seen to take in this drill, plus a second; not seen: up to the action
-    deadline) and removed too; any that did not arrive are journaled as left in flight."""
+    A copy still in flight when its original is deleted arrives afterwards where a store's
+    replication does not carry deletes (S3): the copies missing on the other side at the time are
+    waited for (twice as long as replication was seen to take in this drill, plus a second; not
+    seen: up to the action deadline) and removed too; any that did not arrive are journaled."""
     removed: dict[str, Any] = {}
     in_flight: dict[str, int] = {}
     for name, store in stores(drill.target, drill.drill_id).items():
         if store.ordered:  # a replica takes its writer's deletes
-            removed[f"{name}:primary"] = _delete(store, "primary")
+            removed[f"{name}:primary"] = _count(_delete(store, "primary"))
             continue
         counts, left = _remove_with_copies(drill, store)
         removed.update({f"{name}:{role}": n for role, n in counts.items()})
@@ -50,8 +50,13 @@ def _remove_with_copies(drill: Drill, store: Any) -> tuple[dict[str, int | str],
     """One store's canaries removed in both regions, with the copies that land after: how many were
     removed per region, and how many copies are still in flight."""
     before: dict[str, set[int]] = {role: _surviving(store, role) for role in ROLES}
-    removed: dict[str, int | str] = {role: _delete(store, role) for role in ROLES}
-    coming: dict[str, set[int]] = {"dr": before["primary"] - before["dr"], "primary": before["dr"] - before["primary"]}
+    deleted: dict[str, set[int] | str] = {role: _delete(store, role) for role in ROLES}
+    removed: dict[str, int | str] = {role: _count(d) for role, d in deleted.items()}
+    if store.deletes_replicate:  # the copy's delete follows it
+        return removed, 0
+    gone: dict[str, set[int]] = {role: d if isinstance(d, set) else set() for role, d in deleted.items()}
+    coming = {"dr": before["primary"] - before["dr"] - gone["dr"],
+              "primary": before["dr"] - before["primary"] - gone["primary"]}
     if not any(coming.values()):
         return removed, 0
     arrived: dict[str, set[int]] = {role: set() for role in ROLES}
@@ -69,8 +74,8 @@ def _remove_with_copies(drill: Drill, store: Any) -> tuple[dict[str, int | str],
         pass
     for role in ROLES:
         if arrived[role]:
-            first, again = removed[role], _delete(store, role)
-            removed[role] = (first if isinstance(first, int) else 0) + (again if isinstance(again, int) else 0)
+            first, later = deleted[role], _delete(store, role)
+            removed[role] = (len(first) if isinstance(first, set) else 0) + (len(later) if isinstance(later, set) else 0)
     return removed, sum(len(coming[r] - arrived[r]) for r in ROLES)
 
 
@@ -81,18 +86,24 @@ def _surviving(store: Any, role: str) -> set[int]:
         return set()
 
 
-def _delete(store: Any, role: str) -> int | str:
+def _delete(store: Any, role: str) -> set[int] | str:
     try:
-        return int(store.delete_all(role))
+        return set(store.delete_all(role))
     except Exception as exc:  # no canary table yet, a replica that refuses writes: nothing to remove
         return f"{type(exc).__name__}"
 
 
+def _count(deleted: set[int] | str) -> int | str:
+    return len(deleted) if isinstance(deleted, set) else deleted
+
+
 def restore(drill: Drill) -> dict[str, Any]:
+    left_running: list[str] = []
     if drill.traffic is not None:
         drill.traffic.stop()
+        left_running = list(drill.traffic.problems)  # a load generator not removed: drill rollback retries
     undo = drill.faults.revert_all()
-    detail: dict[str, Any] = {"faults_reverted": undo.undone, "faults_failed": undo.failed}
+    detail: dict[str, Any] = {"faults_reverted": undo.undone, "faults_failed": undo.failed + left_running}
     remaining = runbook_state(drill.target).remaining()
     if remaining and drill.halted:
         detail["left"] = remaining  # interrupted or stopped: no further runbook action; the exit line names it
@@ -103,11 +114,11 @@ def restore(drill: Drill) -> dict[str, Any]:
     detail["removed"] = cleanup(drill)
     if "left" in detail:  # not steady by construction: the primary region does not serve yet
         detail["steady_state"] = {"ok": False, "problems": [f"runbook changes left: {'; '.join(detail['left'])}"]}
-        ok = undo.ok
+        ok = undo.ok and not left_running
     else:
         state = wait_steady(drill, drill.deadline)
         detail["steady_state"] = {"ok": state.ok, "problems": state.problems}
-        ok = undo.ok and state.ok
+        ok = undo.ok and state.ok and not left_running
     drill.journal.write("restored", ok=ok, **detail)
     drill.marks.clear()
     return {"ok": ok, **detail}

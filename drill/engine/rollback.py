@@ -40,21 +40,29 @@ def unfinished(reports: Path, target: str | None = None) -> list[Path]:
         start = next((e for e in events if e.event == "drill_started"), None)
         if target is not None and start is not None and start.get("target") != target:
             continue
-        if not any(e.event == "drill_finished" for e in events) or pending_from_journal(events):
+        if not any(e.event == "drill_finished" for e in events) or pending_from_journal(events) \
+                or load_workers.left_behind(events):
             out.append(journal.parent)
     return out
 
 
-def _kill_load(events: list[Event], drill: Drill) -> None:
+def _kill_load(events: list[Event], drill: Drill) -> list[str]:
+    """Stop the drill's load generators; what could not be removed (a later rollback retries it)."""
     for ev in events:
         if ev.event == "load_started":
             for pid in ev.get("pids") or []:
                 if signal_if(int(pid), ("locust",), signal.SIGTERM):
                     safe_write(drill.journal, None, "load_stopped", pid=pid)
     m = drill.cfg.measure
+    failed = []
     for w in load_workers.left_behind(events):  # load.mode kubernetes: the workers' Deployment
-        load_workers.remove(drill.target, drill.journal, str(drill.drill_id), w["namespace"], w["deployment"],
-                            w["namespace_created"], m.action_deadline_s, m.probe_interval_s)
+        try:
+            load_workers.remove(drill.target, drill.journal, str(drill.drill_id), w["namespace"], w["deployment"],
+                                w["namespace_created"], m.action_deadline_s, m.probe_interval_s)
+        except Exception as exc:  # never in the way of undoing the faults
+            failed.append(f"load workers {w['deployment']}: {type(exc).__name__}: {exc}"[:300])
+            safe_write(drill.journal, None, "load_workers_remove_failed", error=failed[-1])
+    return failed
 
 
 def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
@@ -92,14 +100,14 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
     drill.replication_s = seen[-1] if seen else None  # how long the copies took: cleanup waits for those in flight
     with held_signals():
         safe_write(drill.journal, None, "rollback_started", pending=[p.fault_id for p in pending])
-        _kill_load(events, drill)
+        load_left = _kill_load(events, drill)
         undo = undo_all(target, drill.journal, pending, by="drill rollback")
-        result["undone"], result["failed"] = undo.undone, undo.failed
+        result["undone"], result["failed"] = undo.undone, undo.failed + load_left
         cleanup(drill)
         state = wait_steady(drill, drill.deadline)
         result["remaining"] = runbook_state(target).remaining()
         result["steady"] = {"ok": state.ok, "problems": state.problems}
-        ok = undo.ok and (state.ok or bool(result["remaining"]))
+        ok = undo.ok and not load_left and (state.ok or bool(result["remaining"]))
         safe_write(drill.journal, None, "restored", ok=ok, by="drill rollback", steady_state=result["steady"],
                    remaining=result["remaining"])
         safe_write(drill.journal, None, "rollback_finished", ok=ok, steady=result["steady"])

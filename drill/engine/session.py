@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 from collections.abc import Iterator
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,7 @@ class Session:
                     self.watchdog.stop()
                 if self.progress is not None:  # the status stays up while the drill restores and closes
                     self.drill.current_scenario = self.drill.current_step = None
+                    self.drill.current_phase, self.drill.phase_started = "restore", time.monotonic()
                     self.progress.stage = "restoring the target and closing the drill"
                 if self.stopped_by or isinstance(exc, KeyboardInterrupt):
                     self.drill.halted = True

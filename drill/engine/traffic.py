@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drill.core.errors import ActionFailed
 from drill.core.schema import ROLES
@@ -27,8 +27,8 @@ class Traffic:
                                            classify_mysql if name == "rds" else classify_aws, role, region_of)
                         for name, store in self.stores.items()}
         self.load: LoadRunner | None = None
-        self.workers: str | None = None  # the workers' Deployment (load.mode kubernetes)
-        self.namespace_created = False
+        self.workers: dict[str, Any] = {}  # the workers' Deployment as far as it was made (load.mode kubernetes)
+        self.problems: list[str] = []  # what stopping could not undo
 
     def prepare(self) -> None:
         for store in self.stores.values():
@@ -52,9 +52,8 @@ class Traffic:
         d.journal.write("load_started", durable=True, pids=[p.pid for p in self.load.procs])
         where = "see load/locust.out"
         if d.cfg.load.mode == "kubernetes":
-            self.workers, self.namespace_created = load_workers.deploy(d.target, d.journal, d.drill_id,
-                                                                       self.load.master_port, profile)
-            where = f"the pods of deployment {self.workers}, and load/locust.out"
+            load_workers.deploy(d.target, d.journal, d.drill_id, self.load.master_port, profile, self.workers)
+            where = f"the pods of deployment {self.workers['deployment']}, and load/locust.out"
         if not self.load.wait_for_traffic(d.cfg.measure.action_deadline_s if self.workers else 30):
             raise ActionFailed(f"locust produced no requests within the deadline ({where})")
 
@@ -71,12 +70,16 @@ class Traffic:
         self.stop_canaries()
         if self.load is not None:
             self.load.stop()
-        if self.workers is not None:
-            d, k = self.drill, self.drill.cfg.load.kubernetes
-            assert k is not None
-            load_workers.remove(d.target, d.journal, d.drill_id, k.namespace, self.workers, self.namespace_created,
-                                d.cfg.measure.action_deadline_s, d.cfg.measure.probe_interval_s)
-            self.workers = None
+        if self.workers:
+            d, w = self.drill, self.workers
+            self.workers = {}
+            try:
+                load_workers.remove(d.target, d.journal, d.drill_id, w["namespace"], w["deployment"],
+                                    w["namespace_created"], d.cfg.measure.action_deadline_s, d.cfg.measure.probe_interval_s)
+            except Exception as exc:  # never in the way of undoing the faults; drill rollback retries it
+                problem = f"load workers {w['deployment']} not removed: {type(exc).__name__}: {exc}"[:300]
+                d.journal.write("load_workers_remove_failed", durable=True, error=problem)
+                self.problems.append(problem)
         if running:
             self.drill.journal.write("traffic_stopped")
 

@@ -48,10 +48,10 @@ def _call(journal: Journal | None, target: Target, operation: str, **what: Any) 
                       operation=operation, **what)
 
 
-def deploy(target: Target, journal: Journal, drill_id: str, master_port: int,
-           profile: dict[str, Any]) -> tuple[str, bool]:
-    """The workers' Deployment created (and its namespace, if missing): its name, and whether the
-    namespace was created."""
+def deploy(target: Target, journal: Journal, drill_id: str, master_port: int, profile: dict[str, Any],
+           state: dict[str, Any]) -> None:
+    """The workers' Deployment created (and its namespace, if missing). ``state`` is filled as it
+    goes (deployment, namespace, namespace_created), so what a failure half-way made is removed too."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -59,22 +59,22 @@ def deploy(target: Target, journal: Journal, drill_id: str, master_port: int,
     assert k is not None
     body = manifest(target, drill_id, master_port, profile)
     name = body["metadata"]["name"]
+    state.update(deployment=name, namespace=k.namespace, namespace_created=False)
     journal.write("load_workers_deploying", durable=True, cluster=k.cluster, namespace=k.namespace, deployment=name)
     core, apps = client.CoreV1Api(target.kube(ROLE)), client.AppsV1Api(target.kube(ROLE))
-    created = False
     try:
         core.read_namespace(k.namespace, _request_timeout=10)
     except ApiException as exc:
         if exc.status != 404:
             raise
-        created = True
         _call(journal, target, "create_namespace", namespace=k.namespace)
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
             name=k.namespace, labels={"drill.dev/drill-id": drill_id})), _request_timeout=10)
+        state["namespace_created"] = True  # made by this drill: removed with its workers
+        journal.write("load_workers_namespace_created", durable=True, namespace=k.namespace)
     _call(journal, target, "create_namespaced_deployment", namespace=k.namespace, deployment=name,
           replicas=target.cfg.load.workers, image=k.image)
     apps.create_namespaced_deployment(k.namespace, cast(Any, body), _request_timeout=10)  # the API takes a dict
-    return name, created
 
 
 def worker_pods(target: Target, namespace: str, drill_id: str) -> int:
@@ -106,7 +106,10 @@ def remove(target: Target, journal: Journal | None, drill_id: str, namespace: st
     except ApiException as exc:
         if exc.status != 404:
             raise
-    if namespace_created:
+    others = [] if not namespace_created else [
+        d.metadata.name for d in apps.list_namespaced_deployment(namespace, _request_timeout=10).items
+        if d.metadata is not None and d.metadata.name != deployment]
+    if namespace_created and not others:  # another drill's workers there keep it
         _call(journal, target, "delete_namespace", namespace=namespace)
         try:
             core.delete_namespace(namespace, _request_timeout=10)
@@ -125,7 +128,7 @@ def left_behind(events: list[Event]) -> list[dict[str, Any]]:
         if ev.event == "load_workers_deploying":
             out[str(ev.get("deployment"))] = {"namespace": str(ev.get("namespace")),
                                               "deployment": str(ev.get("deployment"))}
-        elif ev.event == "k8s_call" and ev.get("operation") == "create_namespace":
+        elif ev.event == "load_workers_namespace_created":  # the fact, journaled after the call succeeded
             created.add(str(ev.get("namespace")))
         elif ev.event == "load_workers_removed":
             out.pop(str(ev.get("deployment")), None)

@@ -47,10 +47,36 @@ class AwsTarget(Target):
                  read_only: bool = False, confirm: str | None = None, destructive: bool = False):
         super().__init__(loaded, journal, calls, read_only)
         check_guardrails(loaded)
+        self.check_load_master()
         self.capabilities = type(self).capabilities | ({"slack_history"} if self.slack() else set())
         self.account = self.check_account()
         if destructive:
             self.require_confirm(confirm)
+
+    def check_load_master(self) -> None:
+        """Load workers in a cluster cannot reach a master on this machine's loopback address (a
+        cluster whose API server is itself on loopback, as a local one, can)."""
+        import ipaddress
+        from urllib.parse import urlparse
+
+        lc = self.cfg.load
+        if lc.mode != "kubernetes" or lc.kubernetes is None:
+            return
+        host = lc.kubernetes.master_host or lc.master_bind_host
+
+        def loopback(h: str | None) -> bool:
+            try:
+                return h == "localhost" or ipaddress.ip_address(h or "").is_loopback
+            except ValueError:
+                return False
+
+        try:
+            api = urlparse(self.kube("dr").configuration.host).hostname
+        except Exception:  # no kubeconfig for the cluster: the drill names that when it deploys
+            return
+        if loopback(host) and not loopback(api):
+            raise InvalidInput(f"load.kubernetes.master_host: the workers' pods in {lc.kubernetes.cluster} cannot "
+                               f"reach the master at {host} (loopback); set the address they reach this machine at")
 
     def require_confirm(self, confirm: str | None) -> None:
         if confirm != self.account:

@@ -21,11 +21,12 @@ CANARY_TABLE = "drill_canary"
 class Store(Protocol):
     name: str
     ordered: bool  # does its replication keep the order of writes (across keys)?
+    deletes_replicate: bool  # does a delete reach the other copy (S3 replication: no)?
 
     def prepare(self) -> None: ...
     def write(self, seq: int, role: str) -> None: ...
     def surviving(self, role: str) -> set[int]: ...
-    def delete_all(self, role: str) -> int: ...
+    def delete_all(self, role: str) -> set[int]: ...  # the sequence numbers it deleted
 
 
 class _Store:
@@ -42,6 +43,7 @@ class RdsStore(_Store):
 
     name = "rds"
     ordered = True
+    deletes_replicate = True
 
     def __init__(self, target: Target, drill_id: str):
         super().__init__(target, drill_id)
@@ -89,14 +91,18 @@ class RdsStore(_Store):
             cur.execute(f"SELECT seq FROM {CANARY_TABLE} WHERE drill_id=%s", (self.drill_id,))
             return {int(r[0]) for r in cur.fetchall()}
 
-    def delete_all(self, role: str) -> int:
+    def delete_all(self, role: str) -> set[int]:
         with self._connect(role, 5) as conn, conn.cursor() as cur:
-            return int(cur.execute(f"DELETE FROM {CANARY_TABLE} WHERE drill_id=%s", (self.drill_id,)))
+            cur.execute(f"SELECT seq FROM {CANARY_TABLE} WHERE drill_id=%s", (self.drill_id,))
+            seqs = {int(r[0]) for r in cur.fetchall()}
+            cur.execute(f"DELETE FROM {CANARY_TABLE} WHERE drill_id=%s", (self.drill_id,))
+            return seqs
 
 
 class DynamoStore(_Store):
     name = "dynamodb"
     ordered = False
+    deletes_replicate = True  # global tables
 
     def __init__(self, target: Target, drill_id: str):
         super().__init__(target, drill_id)
@@ -141,18 +147,19 @@ class DynamoStore(_Store):
                     found.add(int(key))
         return found
 
-    def delete_all(self, role: str) -> int:
+    def delete_all(self, role: str) -> set[int]:
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
-        seqs = sorted(self.surviving(role))
-        for seq in seqs:
+        seqs = self.surviving(role)
+        for seq in sorted(seqs):
             table, key = self.key(seq)
             ddb.delete_item(TableName=table, Key=key)
-        return len(seqs)
+        return seqs
 
 
 class S3Store(_Store):
     name = "s3"
     ordered = False
+    deletes_replicate = False  # CRR does not replicate deletes (by default: it is not configured to)
 
     def __init__(self, target: Target, drill_id: str):
         super().__init__(target, drill_id)
@@ -177,12 +184,12 @@ class S3Store(_Store):
         return {int(key.rsplit("/", 1)[1]) for bucket in self.target.cfg.side(role).buckets
                 for key in s3_etags(s3, bucket, self.prefix)}
 
-    def delete_all(self, role: str) -> int:
+    def delete_all(self, role: str) -> set[int]:
         s3 = self.target.client("s3", self.target.cfg.side(role).region)
-        seqs = sorted(self.surviving(role))
-        for seq in seqs:
+        seqs = self.surviving(role)
+        for seq in sorted(seqs):
             s3.delete_object(Bucket=self._bucket(seq, role), Key=f"{self.prefix}{seq:09d}")
-        return len(seqs)
+        return seqs
 
 
 def stores(target: Target, drill_id: str) -> dict[str, Store]:

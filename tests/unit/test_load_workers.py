@@ -35,9 +35,12 @@ def test_the_manifest_runs_the_configured_workers_against_the_master() -> None:
 
 def test_a_journal_shows_which_workers_are_left_and_whether_their_namespace_was_created() -> None:
     deploying = _event("load_workers_deploying", cluster="c", namespace="drill-load", deployment="drill-load-ab12")
-    created = _event("k8s_call", cluster="c", operation="create_namespace", namespace="drill-load")
+    intent = _event("k8s_call", cluster="c", operation="create_namespace", namespace="drill-load")
+    created = _event("load_workers_namespace_created", namespace="drill-load")
     assert left_behind([deploying]) == [{"namespace": "drill-load", "deployment": "drill-load-ab12",
                                          "namespace_created": False}]
-    assert left_behind([deploying, created])[0]["namespace_created"] is True
+    # the call journaled but not known to have succeeded (a 409: someone else's): the namespace stays
+    assert left_behind([deploying, intent])[0]["namespace_created"] is False
+    assert left_behind([deploying, intent, created])[0]["namespace_created"] is True
     removed = _event("load_workers_removed", namespace="drill-load", deployment="drill-load-ab12")
-    assert left_behind([deploying, created, removed]) == []
+    assert left_behind([deploying, intent, created, removed]) == []

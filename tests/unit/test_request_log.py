@@ -89,3 +89,45 @@ def test_follow_reads_a_growing_log_once_stops_the_writer_and_reads_the_rest(tmp
         thread.join()
     assert stopped and stopped[0] >= 200  # the writer was stopped once enough had been read live
     assert seen == pytest.approx(sorted(written), abs=1e-6)  # every record once, in order, the ones after the stop included
+
+
+def test_reorder_holds_one_window_and_a_batch_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Reorder, "BATCH", 500)
+    times = shuffled_times(50_000, jitter_s=2.0)  # 100 records a second: REORDER_S holds about 1,000
+    order, out, held = Reorder(), [], 0
+    for rec in order.add_lines(line(t) for t in times):
+        out.append(rec.t)
+        held = max(held, len(order._buf))
+    out += [r.t for r in order.release(float("inf"))]
+    assert out == sorted(times)
+    assert held <= (REORDER_S + 2.0) * 100 + 500 + 1, held  # never the whole log
+
+
+def test_follow_keeps_time_order_across_polls_of_a_live_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locust, "REORDER_S", 0.5)  # a record is final 0.5 s after its time
+    log = tmp_path / "requests.csv.gz"
+    rnd = random.Random(5)
+    stop, written = threading.Event(), []
+
+    def writer() -> None:  # completion order: each flush holds requests sent up to 0.3 s before it
+        while not stop.is_set():
+            batch = [time.time() - rnd.random() * 0.3 for _ in range(10)]
+            write_members(log, batch, per_member=10)
+            written.extend(batch)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen: list[float] = []
+
+    def then() -> None:
+        stop.set()
+        thread.join()
+
+    try:
+        for rec in follow(log, lambda: len(seen) >= 300, 30, then, poll_s=0.05):
+            seen.append(rec.t)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(seen) == len(written) and seen == sorted(seen)  # released live, yet never out of order

@@ -3,6 +3,9 @@ harness knows cannot work is refused as bad input before LocalStack is even aske
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from drill.core.config import load_config
@@ -33,3 +36,20 @@ def test_a_service_localstack_cannot_serve_is_refused_with_the_reason(service: s
     cfg = load_config(None, "localstack", [f"localstack.services=['s3', '{service}']"]).config
     with pytest.raises(InvalidInput, match=f"lists {service}, which stays with the twin"):
         detect_localstack(cfg)
+
+
+def test_load_workers_in_a_remote_cluster_cannot_use_a_loopback_master(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from drill.targets.aws import AwsTarget
+
+    cluster = load_config(None, None).config.eks.dr.cluster
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": cluster,
+        "clusters": [{"name": cluster, "cluster": {"server": "https://10.20.30.40"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": "u"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    loaded = load_config(None, "aws", ["load.mode=kubernetes", "load.workers=2"])
+    with pytest.raises(InvalidInput, match="cannot reach the master at 127.0.0.1"):
+        AwsTarget(loaded)  # refused before any call to the account
