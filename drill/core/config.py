@@ -21,6 +21,8 @@ from drill.core.schema import Config
 # the policy's waits a --time-scale run scales (each stated in every report, projected back)
 SCALED_CLOCKS = ("declaration.outage_s", "failback.stabilization_s", "route53.ttl_s", "route53.health_check.interval_s",
                  "route53.health_check.alarm.period_s", "measure.success_window_s")
+# what a --time-scale run takes from the config file, not from the profile (a scaled run is long)
+UNSHORTENED = ("stop.time_budget_s", "measure.action_deadline_s")
 SECRET_KEYS = {"webhook_url"}  # config values that are secrets: never echoed in an error
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
@@ -230,6 +232,11 @@ def load_config(
                     scaled = max(1, round(scaled))  # CloudWatch periods are whole seconds
                 _apply(raw, key, scaled, "--time-scale")
                 applied[key] = scaled
+        for key in UNSHORTENED:  # a profile's short budget is for its short clocks, not the policy's scaled
+            value = _lookup(policy, tuple(key.split(".")))
+            if value is not None:
+                _apply(raw, key, value, "--time-scale")
+                applied[key] = value
     for text in overrides or []:
         key, value = parse_override(text)
         _apply(raw, key, value, "--set")
