@@ -5,8 +5,9 @@ clock within 10 ms (this bench resolves a few ms).
 
 Usage: python bench/load.py [--seconds 15] [--users 50] [--user-rps 1000] [--skew 2.0]
                             [--address-block 127.90]
-Uses the twin of DRILL_RUNTIME_DIR if one runs, else starts one (`python -m drill sandbox up`,
-with --address-block if given) and stops it at the end (`python -m drill sandbox down`).
+Uses the twin of DRILL_RUNTIME_DIR if one runs (its capacity applies), else starts one without
+capacity limits (`python -m drill sandbox up --set sandbox.capacity.node_rps=0`, with
+--address-block if given) and stops it at the end (`python -m drill sandbox down`).
 
 Each configuration runs ``drill.traffic.locust.LoadRunner`` as a drill does (the master writing the
 one gzip log, its workers sending their records) while this script follows the log with
@@ -115,7 +116,8 @@ def main() -> None:
           f"(DRILL_RUNTIME_DIR={os.environ.get('DRILL_RUNTIME_DIR', 'default')})", flush=True)
     if started:
         extra = ["--set", f"sandbox.address_block='{args.address_block}'"] if args.address_block else []
-        drill_cli("sandbox", "up", *extra)
+        # the harness's throughput, not the twin's modelled capacity (the sandbox profile's 80 req/s a node)
+        drill_cli("sandbox", "up", "--set", "sandbox.capacity.node_rps=0", *extra)
         time.sleep(SETTLE_S)
     try:
         loaded = load_config(profile="sandbox", overrides=base)
