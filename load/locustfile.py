@@ -97,6 +97,22 @@ def _on_init(environment: Environment, **_: Any) -> None:
     import gevent
 
     runner = environment.runner
+    if PARENT_PID:  # the master too: it writes the log, and a master left waiting for workers never ends
+        def watch_parent() -> None:
+            """A drill killed with SIGKILL cannot stop its load: stop when the drill is gone."""
+            while True:
+                gevent.sleep(0.5)
+                try:
+                    os.kill(PARENT_PID, 0)
+                except ProcessLookupError:
+                    try:
+                        _flush(environment)
+                        if environment.runner is not None:
+                            environment.runner.quit()
+                    finally:
+                        os._exit(0)
+
+        gevent.spawn(watch_parent)
     if isinstance(runner, MasterRunner):
         def on_records(environment: Environment, msg: Any, **_: Any) -> None:
             offset = statistics.median(_offsets.get(msg.node_id) or [0.0])
@@ -151,20 +167,6 @@ def _on_init(environment: Environment, **_: Any) -> None:
 
             socket.getaddrinfo = getaddrinfo
     gevent.spawn(flusher)
-    if PARENT_PID:
-        def watch_parent() -> None:
-            """A drill killed with SIGKILL cannot stop its load: stop when the drill is gone."""
-            while True:
-                gevent.sleep(0.5)
-                try:
-                    os.kill(PARENT_PID, 0)
-                except ProcessLookupError:
-                    _flush(environment)
-                    if environment.runner is not None:
-                        environment.runner.quit()
-                    os._exit(0)
-
-        gevent.spawn(watch_parent)
 
 
 def _flush(environment: Environment) -> None:

@@ -7,7 +7,6 @@ worker processes are gone at the end of the drill, and after a hard kill once `d
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,25 @@ def _left(env: dict[str, str], twin: Any) -> dict[str, Any]:
     deployments = [d.metadata.name for d in apps.list_deployment_for_all_namespaces().items
                    if (d.metadata.labels or {}).get("app.kubernetes.io/name") == "drill-load-worker"]
     namespaces = [n.metadata.name for n in core.list_namespace().items if n.metadata.name == K8S.namespace]
-    ps = subprocess.run(["ps", "-eo", "ppid=,args="], capture_output=True, text=True, check=True).stdout
-    pid = str(twin.state["pid"])
-    workers = [ln for ln in ps.splitlines() if ln.split(None, 1)[0] == pid and "locust" in ln and "--worker" in ln]
+    twin_pid = int(twin.state["pid"])
+    workers = [pid for pid, (ppid, args) in _processes().items()
+               if ppid == twin_pid and "locust" in args and "--worker" in args]
     return {"deployments": deployments, "namespaces": namespaces, "workers": workers}
+
+
+def _processes() -> dict[int, tuple[int, list[str]]]:
+    """Every live process: its parent and its whole command line (ps truncates it when piped)."""
+    out = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (proc / "stat").read_text()
+            args = [a.decode(errors="replace") for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            out[int(proc.name)] = (int(ppid), args)
+    return out
 
 
 def _until(check: Any, what: str, timeout: float = 30) -> None:
@@ -79,6 +93,8 @@ def test_a_hard_kill_leaves_the_workers_to_drill_rollback(sandbox_env: dict[str,
     finally:
         proc.kill()
         proc.communicate(timeout=30)
+    master = next(e for e in events_of(folder) if e.event == "load_started").get("pids")[0]
+    _until(lambda: master not in _processes(), "the locust master ending with the drill that started it")
     left = _left(account, twin)
     assert left["deployments"] and left["namespaces"], left  # a hard kill removes nothing
     res = drill("rollback", "--reports", str(tmp_path), env=sandbox_env, timeout=240)

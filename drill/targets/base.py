@@ -128,9 +128,13 @@ class Target:
 
     @cache  # noqa: B019
     def kube(self, role: str) -> Any:
+        import os
+
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=self.kubeconfig(), context=self.cfg.side(role).cluster.cluster)
+        # KUBECONFIG read now: the client library reads it once, when it is first imported
+        path = self.kubeconfig() or os.environ.get("KUBECONFIG") or None
+        return config.new_client_from_config(config_file=path, context=self.cfg.side(role).cluster.cluster)
 
     def endpoints(self) -> Endpoints:
         """Scheme, port and resolver of the application's hostnames (resolver: the config's, else
