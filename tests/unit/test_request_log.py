@@ -10,7 +10,9 @@ import gzip
 import random
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,25 +58,22 @@ def test_a_record_later_than_the_window_is_not_held_back_forever(tmp_path: Path)
     assert [r.t for r in records(log, final=False)] == [100.0, 100.5]
 
 
-def test_follow_reads_a_growing_log_once_stops_the_writer_and_reads_the_rest(tmp_path: Path) -> None:
-    log = tmp_path / "requests.csv.gz"
-    now = time.time()
-    stop = threading.Event()
-    written: list[float] = []
+def follow_while_writing(log: Path, batch: Callable[[int], list[float]], enough: int) -> dict[str, Any]:
+    """``follow`` a log a thread appends ``batch(i)`` to every 20 ms (one member a flush, as the load
+    writes) until ``enough`` records were read live; its ``then`` stops the writer."""
+    stop, written, seen, stopped = threading.Event(), [], [], []
 
     def writer() -> None:
         i = 0
-        while not stop.is_set():  # a flush every 20 ms, as the load writes
-            batch = [now - 30 + i * 0.01 + k * 0.001 for k in range(10)]
-            write_members(log, batch, per_member=10)
-            written.extend(batch)
+        while not stop.is_set():
+            times = batch(i)
+            write_members(log, times, per_member=len(times))
+            written.extend(times)
             i += 1
             time.sleep(0.02)
 
     thread = threading.Thread(target=writer)
     thread.start()
-    seen: list[float] = []
-    stopped = []
 
     def then() -> None:
         stop.set()
@@ -82,13 +81,21 @@ def test_follow_reads_a_growing_log_once_stops_the_writer_and_reads_the_rest(tmp
         stopped.append(len(seen))
 
     try:
-        for rec in follow(log, lambda: len(seen) >= 200, 30, then, poll_s=0.05):
+        for rec in follow(log, lambda: len(seen) >= enough, 30, then, poll_s=0.05):
             seen.append(rec.t)
     finally:
         stop.set()
         thread.join()
-    assert stopped and stopped[0] >= 200  # the writer was stopped once enough had been read live
-    assert seen == pytest.approx(sorted(written), abs=1e-6)  # every record once, in order, the ones after the stop included
+    return {"written": written, "seen": seen, "stopped": stopped}
+
+
+def test_follow_reads_a_growing_log_once_stops_the_writer_and_reads_the_rest(tmp_path: Path) -> None:
+    now = time.time()
+    run = follow_while_writing(tmp_path / "requests.csv.gz",
+                               lambda i: [now - 30 + i * 0.01 + k * 0.001 for k in range(10)], 200)
+    assert run["stopped"] and run["stopped"][0] >= 200  # the writer was stopped once enough had been read live
+    # every record once, in order, the ones after the stop included
+    assert run["seen"] == pytest.approx(sorted(run["written"]), abs=1e-6)
 
 
 def test_reorder_holds_one_window_and_a_batch_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,29 +112,9 @@ def test_reorder_holds_one_window_and_a_batch_at_most(monkeypatch: pytest.Monkey
 
 def test_follow_keeps_time_order_across_polls_of_a_live_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(locust, "REORDER_S", 0.5)  # a record is final 0.5 s after its time
-    log = tmp_path / "requests.csv.gz"
     rnd = random.Random(5)
-    stop, written = threading.Event(), []
-
-    def writer() -> None:  # completion order: each flush holds requests sent up to 0.3 s before it
-        while not stop.is_set():
-            batch = [time.time() - rnd.random() * 0.3 for _ in range(10)]
-            write_members(log, batch, per_member=10)
-            written.extend(batch)
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    seen: list[float] = []
-
-    def then() -> None:
-        stop.set()
-        thread.join()
-
-    try:
-        for rec in follow(log, lambda: len(seen) >= 300, 30, then, poll_s=0.05):
-            seen.append(rec.t)
-    finally:
-        stop.set()
-        thread.join()
-    assert len(seen) == len(written) and seen == sorted(seen)  # released live, yet never out of order
+    # completion order: each flush holds requests sent up to 0.3 s before it
+    run = follow_while_writing(tmp_path / "requests.csv.gz",
+                               lambda i: [time.time() - rnd.random() * 0.3 for _ in range(10)], 300)
+    seen = run["seen"]
+    assert len(seen) == len(run["written"]) and seen == sorted(seen)  # released live, yet never out of order
