@@ -33,7 +33,8 @@ from drill.targets.factory import NAMES, make_target
 
 
 def unfinished(reports: Path, target: str | None = None) -> list[Path]:
-    """Drills of ``target`` (every target: None) whose journal shows no end, or faults not undone."""
+    """Drills of ``target`` (every target: None) whose journal shows no end, faults not undone, or
+    load workers not removed."""
     out = []
     for journal in sorted(reports.glob("*/journal.jsonl")):
         events = read_journal(journal)

@@ -1,5 +1,6 @@
 """Load workers as a Kubernetes Deployment (``load.mode: kubernetes``), through the official client
-in the DR cluster: the namespace (created if missing, then removed with the workers), the
+in the DR cluster: the namespace (created if missing, then removed with the workers unless another drill's
+workers are in it), the
 Deployment of ``load.workers`` locust workers that connect to the drill's master, and its removal
 at the end of the drill or by ``drill rollback``. Every call is journaled (durably) before it is
 made, so a hard kill leaves what rollback needs to remove.
@@ -59,9 +60,9 @@ def deploy(target: Target, journal: Journal, drill_id: str, master_port: int, pr
     assert k is not None
     body = manifest(target, drill_id, master_port, profile)
     name = body["metadata"]["name"]
+    core, apps = client.CoreV1Api(target.kube(ROLE)), client.AppsV1Api(target.kube(ROLE))  # a bad kubeconfig: nothing made
     state.update(deployment=name, namespace=k.namespace, namespace_created=False)
     journal.write("load_workers_deploying", durable=True, cluster=k.cluster, namespace=k.namespace, deployment=name)
-    core, apps = client.CoreV1Api(target.kube(ROLE)), client.AppsV1Api(target.kube(ROLE))
     try:
         core.read_namespace(k.namespace, _request_timeout=10)
     except ApiException as exc:
@@ -88,7 +89,8 @@ def worker_pods(target: Target, namespace: str, drill_id: str) -> int:
 
 def remove(target: Target, journal: Journal | None, drill_id: str, namespace: str, deployment: str,
            namespace_created: bool, deadline_s: float, interval_s: float) -> None:
-    """The Deployment deleted (and the namespace, if the drill created it), until no worker pod of
+    """The Deployment deleted (and the namespace, if the drill created it and no other drill's
+    workers are in it), until no worker pod of
     this drill is left. A Deployment already gone is fine (a rollback after a removal that was cut short)."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
