@@ -115,7 +115,8 @@ def _dns(twin: Twin, sup: Supervisor, steps: list[str]) -> None:
         steps.append(f"{len(changes)} records back to the primary")
     hc = cfg.route53.health_check
     for hc_id in inv.health_checks.values():
-        r53.update_health_check(HealthCheckId=hc_id, ResourcePath=hc.path, Inverted=False, Disabled=False)
+        r53.update_health_check(HealthCheckId=hc_id, ResourcePath=hc.path, Inverted=False, Disabled=False,
+                                FailureThreshold=hc.failure_threshold)
 
 
 def _clusters(twin: Twin, sup: Supervisor, steps: list[str]) -> None:

@@ -256,6 +256,16 @@ def _health_check_disabled(ops: Ops) -> None:
         r53.update_health_check(HealthCheckId=hc["Id"], Disabled=True)
 
 
+def _health_check_threshold(n: int | None) -> Callable[..., None]:
+    """Every health check's FailureThreshold set to ``n`` (None: the config's, as provisioned)."""
+    def change(ops: Ops, *_: Any) -> None:
+        r53 = ops.aws("route53", "us-east-1")
+        for hc in r53.list_health_checks()["HealthChecks"]:
+            r53.update_health_check(HealthCheckId=hc["Id"],
+                                    FailureThreshold=n or ops.cfg.route53.health_check.failure_threshold)
+    return change
+
+
 def _dr_user_missing(ops: Ops) -> dict[str, Any]:
     """A user an admin created and confirmed in the primary pool: AdminCreateUser runs no Post
     Confirmation trigger, so the user never reaches the DR pool."""
@@ -359,6 +369,10 @@ def catalog(cfg: Config) -> list[Defect]:
                                     for a in alarms] and None),
         Defect("health_check_disabled", "the Route 53 health check is disabled (never reports a failure)",
                MONTHLY_ALERT, "goes unhealthy", ("reports the failure",), _health_check_disabled),
+        Defect("health_check_threshold_10", "the health checks' failure threshold raised to 10 (the outage "
+               "is reported minutes later than the policy's interval x threshold)", MONTHLY_ALERT,
+               "has the policy's settings", ("threshold (", ", 10)"), _health_check_threshold(10),
+               _health_check_threshold(None)),
         Defect("stale_secret_replica", "the DR copy of a secret is a hand-made stale copy, not a replica",
                WEEKLY_MATCH, "the secrets copies match", (cfg.secrets[1].name,), _stale_secret, _restore_secret),
         Defect("image_missing_in_dr_ecr", "an image is missing in Tokyo's ECR",
