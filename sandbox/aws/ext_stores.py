@@ -4,7 +4,10 @@
   yet is a failure, not a success).
 - DynamoDB UpdateTable ReplicaUpdates (global tables version 2019.11.21) creates the replica table
   in the other region (streams required, as AWS requires) and DescribeTable lists the Replicas;
-  every stream record fires ``stream_record`` (what the global-tables service consumes).
+  every stream record fires ``stream_record`` (what the global-tables service consumes). A shard
+  keeps its last ``STREAM_KEEP`` records (AWS keeps 24 hours; moto kept every record for good, so
+  the twin's memory grew with every write of a long drill); reading a trimmed position is AWS's
+  TrimmedDataAccessException.
 - S3: every stored object fires ``s3_put`` (what CRR reacts to), with its metadata.
 - ECR: every image put fires ``ecr_image`` (what registry replication reacts to).
 - CloudFront: a cache behaviour may target an origin group (moto accepts only origins).
@@ -24,6 +27,8 @@ from moto.route53.responses import Route53
 from moto.s3.models import S3Backend
 
 from sandbox.events import EVENTS
+
+STREAM_KEEP = 1000  # records a stream shard keeps (after the replicator has been handed them)
 
 _health: list[Callable[[str], tuple[bool, str, str]]] = []
 
@@ -73,8 +78,25 @@ def install() -> None:
             if EVENTS.stream_record and len(self.items) > before:
                 EVENTS.stream_record.fire(region=self.table.region_name, table=self.table.name,
                                           record=self.items[-1].record)
+            extra = len(self.items) - STREAM_KEEP
+            if extra > 0:  # sequence numbers stay those already given: the shard's range starts later
+                del self.items[:extra]
+                self.starting_sequence_number += extra
 
     StreamShard.add = shard_add  # type: ignore[method-assign]
+
+    original_get = StreamShard.get
+
+    def shard_get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+        with shard_lock:
+            if start < self.starting_sequence_number:
+                from moto.core.exceptions import JsonRESTError
+
+                raise JsonRESTError("TrimmedDataAccessException",
+                                    f"sequence number {start} is beyond the shard's trim horizon")
+            return original_get(self, start, quantity)
+
+    StreamShard.get = shard_get  # type: ignore[method-assign]
 
     original_update = DynamoHandler.update_table
 

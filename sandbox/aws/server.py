@@ -128,7 +128,14 @@ class MotoServer:
         from moto.moto_server.threaded_moto_server import MotoRequestHandler
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        backend: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
+        def service_app(service: Any) -> Any:
+            # moto's apps run in Flask's debug mode, which makes a class for every request that
+            # reads a body: garbage that grew the twin's memory through a long drill
+            app = create_backend_app(service)
+            app.debug = False
+            return app
+
+        backend: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(service_app)
         self.router = route(backend) if route is not None else None
         app = self.router or backend
         self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
