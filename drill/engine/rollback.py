@@ -78,6 +78,8 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
     if cli_target is not None and cli_target != target_name:  # the guardrails and profile of its own target
         raise InvalidInput(f"{drill_dir.name}: a drill on {target_name}; roll it back with --target {target_name}")
     pending = pending_from_journal(events)
+    # a drill that finished but left load workers keeps its own status and end time in the report
+    finished = any(e.event == "drill_finished" for e in events)
     result: dict[str, Any] = {"drill": drill_dir.name, "undone": [], "failed": [], "remaining": []}
     try:
         target = make_target(target_name, loaded, start_sandbox=False, confirm=confirm, destructive=True)
@@ -87,7 +89,8 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
         result.update(ok=True, detail=f"the twin is gone, and every fault it held went with it ({exc})")
         drill = Drill.resume(loaded, drill_dir, None)
         safe_write(drill.journal, None, "rollback_finished", ok=True, detail=result["detail"])
-        safe_write(drill.journal, None, "drill_finished", status="rolled_back")
+        if not finished:
+            safe_write(drill.journal, None, "drill_finished", status="rolled_back")
         drill.journal.close()
         return result
     lease, _ = holder(target)
@@ -112,7 +115,8 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
         safe_write(drill.journal, None, "restored", ok=ok, by="drill rollback", steady_state=result["steady"],
                    remaining=result["remaining"])
         safe_write(drill.journal, None, "rollback_finished", ok=ok, steady=result["steady"])
-        safe_write(drill.journal, None, "drill_finished", status="rolled_back")
+        if not finished:
+            safe_write(drill.journal, None, "drill_finished", status="rolled_back")
         drill.journal.close()
         drill.calls.close()
         target.close()
