@@ -76,10 +76,12 @@ class Drill:
         if target is not None:
             self.target.journal, self.target.calls = self.journal, self.calls
             self.target.redactor = redactor
+        # a twin this run started stops with the drill (and its S3 with it)
+        self.started_twin = bool(getattr(self.target, "started_here", False))
         if resume is None:
             self.journal.write("target_ready", target=self.target.name, account=self.target.account,
                                capabilities=sorted(self.target.capabilities), emulated=self.target.emulated,
-                               started_twin=getattr(self.target, "started_here", False))
+                               started_twin=self.started_twin)
         self.faults = FaultManager(self.target, self.journal, self.drill_id)
         self.notifier = Notifier(self.cfg, self.journal, self.target.webhook(), lang)
         self.web = Web(self.target)

@@ -176,6 +176,13 @@ def publish_history(drill: Drill) -> str | None:
     loc = history.where(drill.cfg)
     if loc is None:
         return None
+    if drill.started_twin:  # its S3 is gone with it: nothing there would outlive the drill
+        why = "this run started the twin and stopped it at the end; start one that outlives drills: drill sandbox up"
+        journal = Journal(drill.dir / "journal.jsonl", drill.journal.redactor)
+        journal.write("history_failed", durable=True, error=why)
+        journal.close()
+        print(f"  history NOT published to s3://{loc[0]}/{loc[1]}: {why}")
+        return None
     journal = Journal(drill.dir / "journal.jsonl", drill.journal.redactor)
     calls = Journal(drill.dir / "calls.jsonl", drill.journal.redactor)
     drill.target.journal, drill.target.calls = journal, calls
