@@ -1,10 +1,13 @@
 """History that outlives the runner: two drills run from two machines (two report folders) publish
 to one S3 location (the twin's S3, which outlives each drill), and the second machine's index
-shows both, read back from S3."""
+shows both, read back from S3, each linked where a browser opens it."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import CFG, client, drill, only_drill
@@ -34,4 +37,9 @@ def test_two_machines_publish_to_one_history(account: dict[str, str], sandbox_en
     index = (tmp_path / "second" / "index.html").read_text()
     assert all(i in index for i in ids), "the second machine's index misses the first machine's drill"
     assert not (tmp_path / "second" / ids[0]).exists()
+    # the first machine's drill links to its published report where a browser opens it
+    link = next((html.unescape(h) for h in re.findall(r'href="([^"]+)"', index) if f"/{ids[0]}/report.html" in h), None)
+    assert link and link.startswith(account["AWS_ENDPOINT_URL"].rstrip("/")), f"no browsable link to {ids[0]}"
+    with urllib.request.urlopen(link, timeout=10) as resp:
+        assert ids[0] in resp.read().decode()
 

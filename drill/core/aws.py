@@ -20,7 +20,9 @@ def make_client(service: str, region: str, endpoint_url: str | None = None, sess
     return session.client(service, region_name=region, endpoint_url=endpoint_url,
                           config=BotoConfig(retries={"max_attempts": attempts, "mode": "standard"},
                                             connect_timeout=connect_timeout, read_timeout=read_timeout,
-                                            max_pool_connections=pool), **kwargs)
+                                            max_pool_connections=pool,
+                                            # presigned links too (else SigV2 in us-east-1, which AWS retires)
+                                            signature_version="s3v4" if service == "s3" else None), **kwargs)
 
 
 def s3_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:

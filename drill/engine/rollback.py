@@ -88,6 +88,9 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
             raise
         result.update(ok=True, detail=f"the twin is gone, and every fault it held went with it ({exc})")
         drill = Drill.resume(loaded, drill_dir, None)
+        for w in load_workers.left_behind(events):  # the twin's cluster, and its kubelet's workers, went too
+            safe_write(drill.journal, None, "load_workers_removed", namespace=w["namespace"],
+                       deployment=w["deployment"], by="the twin stopped")
         safe_write(drill.journal, None, "rollback_finished", ok=True, detail=result["detail"])
         if not finished:
             safe_write(drill.journal, None, "drill_finished", status="rolled_back")

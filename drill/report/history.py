@@ -64,9 +64,29 @@ def results(s3: Any, cfg: Config) -> list[dict[str, Any]]:
     return out
 
 
+CONSOLES = {"us-gov-": "https://console.amazonaws-us-gov.com", "cn-": "https://console.amazonaws.cn"}
+PRESIGNED_S = 7 * 24 * 3600  # SigV4's longest; each drill's index renders the links again
+
+
+def object_link(s3: Any, bucket: str, key: str, drill_id: str) -> str:
+    """A link a browser opens: on AWS the object in the S3 console of its partition (the reader's
+    own login; the bucket stays private); on any other S3 endpoint (the twin, LocalStack) a
+    presigned GET, signed here without a call, valid for a week."""
+    from urllib.parse import quote
+
+    endpoint = str(getattr(s3.meta, "endpoint_url", "") or "").rstrip("/")
+    region = getattr(s3.meta, "region_name", None) or "us-east-1"
+    full = key.format(id=drill_id)
+    if not endpoint or endpoint.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        console = next((c for p, c in CONSOLES.items() if region.startswith(p)), "https://s3.console.aws.amazon.com")
+        return f"{console}/s3/object/{bucket}?region={region}&prefix={quote(full, safe='/')}"
+    return str(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": full},
+                                         ExpiresIn=PRESIGNED_S))
+
+
 def render_index(s3: Any, cfg: Config, reports: Path) -> Path:
     """reports/index.html from the history in S3 and this folder's drills (a local report links
-    locally, a published one to its S3 key)."""
+    locally, a published one where a browser opens it: ``object_link``)."""
     bucket, prefix, _ = where(cfg) or ("", "", "")
     local = {}
     for res in reports.glob("*/result.json"):
@@ -76,7 +96,8 @@ def render_index(s3: Any, cfg: Config, reports: Path) -> Path:
             continue
         local[data.get("drill_id")] = data
     remote = [r for r in results(s3, cfg) if r.get("drill_id") not in local]
-    rows = index_rows(list(local.values())) + index_rows(remote, link=f"s3://{bucket}/{prefix}{{id}}/report.html")
+    rows = index_rows(list(local.values())) + [
+        dict(row, link=object_link(s3, bucket, prefix + "{id}/report.html", str(row["id"]))) for row in index_rows(remote)]
     rows.sort(key=lambda r: str(r["started"]))
     path = reports / "index.html"
     path.write_text(render_index_html(rows, source=f"s3://{bucket}/{prefix}"))

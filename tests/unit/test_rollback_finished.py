@@ -29,6 +29,7 @@ def test_a_finished_drill_keeps_its_status_through_a_rollback(tmp_path: Path, mo
     ends = [e for e in read_journal(drill_dir / "journal.jsonl") if e.event == "drill_finished"]
     assert [e.get("status") for e in ends] == ["passed"]
     assert any(e.event == "rollback_finished" for e in read_journal(drill_dir / "journal.jsonl"))
+    assert unfinished(tmp_path / "reports") == []  # the workers went with the twin: nothing left to retry
 
 
 def test_a_drill_killed_before_its_end_is_finished_as_rolled_back(tmp_path: Path,
