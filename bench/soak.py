@@ -1,23 +1,27 @@
 """A long drill that must stay flat: a quarterly drill on the policy's clocks scaled by a factor
 (`drill run --time-scale 0.1`: 2 min to declare, 3 min of stability, well over 10 minutes), with
 the peak RSS, open files and threads of every process of the harness and the twin sampled every
-interval and printed per minute, then the growth of each from the 2nd to the last minute
+interval and printed as each minute ends (with what the drill was doing: its scenario, whether
+user traffic ran, and the canary writes so far, the data the twin stores), then the growth of each from the 2nd to the last minute
 (target: under 10 %).
 
-Usage: python bench/soak.py [--time-scale 0.1] [--interval 5] [--cadence quarterly]
+Usage: python bench/soak.py [--time-scale 0.1] [--interval 5] [--cadence quarterly] [--trace DIR]
 Uses the twin in DRILL_RUNTIME_DIR if one runs, else starts one (and stops it after).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -67,21 +71,41 @@ def main() -> int:
     ap.add_argument("--time-scale", type=float, default=0.1)
     ap.add_argument("--interval", type=float, default=5.0)
     ap.add_argument("--cadence", default="quarterly")
+    ap.add_argument("--trace", metavar="DIR", help="start the twin with tracemalloc and dump a snapshot of it "
+                    "into DIR each minute (slows the twin; for finding what grows, not for the figures)")
     args = ap.parse_args()
     started_twin = attach() is None
+    if args.trace and not started_twin:
+        print("soak: --trace needs to start the twin itself: stop the running one first", file=sys.stderr)
+        return 2
+    if args.trace:
+        Path(args.trace).mkdir(parents=True, exist_ok=True)
     if started_twin:
-        subprocess.run([sys.executable, "-m", "drill", "sandbox", "up"], cwd=REPO, check=True)
+        env = dict(os.environ, DRILL_TWIN_TRACEMALLOC=str(Path(args.trace).resolve())) if args.trace else None
+        subprocess.run([sys.executable, "-m", "drill", "sandbox", "up"], cwd=REPO, check=True, env=env)
     twin = attach()
     assert twin is not None
     reports = tempfile.mkdtemp(prefix="soak-")
-    proc = subprocess.Popen([sys.executable, "-m", "drill", "run", "--cadence", args.cadence, "--time-scale",
-                             f"{args.time_scale:g}", "--reports", reports], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    out_path = Path(reports) / "drill.out"  # a file, not a pipe: hours of status lines never block the drill
+    with open(out_path, "w") as out_file:
+        proc = subprocess.Popen([sys.executable, "-m", "drill", "run", "--cadence", args.cadence, "--time-scale",
+                                 f"{args.time_scale:g}", "--reports", reports], cwd=REPO, stdout=out_file,
+                                stderr=subprocess.STDOUT, text=True)
     t0 = time.monotonic()
     minutes: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    journal = JournalTail(Path(reports))
+    activity: dict[int, Activity] = {}
+    print(f"{'minute':>6}  {'process':28} {'peak RSS MB':>11} {'files':>6} {'threads':>7}", flush=True)
     try:
+        current = 0
         while proc.poll() is None:
             minute = int((time.monotonic() - t0) // 60)
+            if minute != current:  # a minute is over: print it as it was
+                activity[current] = journal.read()
+                _print_minute(current, minutes[current], activity[current])
+                current = minute
+            if args.trace and minute not in minutes and twin.state.get("tracing"):
+                os.kill(int(twin.state["pid"]), signal.SIGUSR2)
             for pid in _tree(proc.pid) + _tree(int(twin.state["pid"])):
                 s = _sample(pid)
                 if s is None:
@@ -89,33 +113,98 @@ def main() -> int:
                 peak = minutes[minute][s[0]]
                 peak[0], peak[1], peak[2] = max(peak[0], s[1]), max(peak[1], s[2]), max(peak[2], s[3])
             time.sleep(args.interval)
-        out = proc.stdout.read() if proc.stdout else ""
+        activity[current] = journal.read()
+        _print_minute(current, minutes[current], activity[current])
+        out = out_path.read_text(errors="replace")
     finally:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(60)
         if started_twin:
             subprocess.run([sys.executable, "-m", "drill", "sandbox", "down"], cwd=REPO)
-    print(out.strip().splitlines()[0] if out.strip() else f"drill run exited {proc.returncode}")
-    print(f"{'minute':>6}  {'process':28} {'peak RSS MB':>11} {'files':>6} {'threads':>7}")
-    for minute in sorted(minutes):
-        for name, (rss, fds, threads) in sorted(minutes[minute].items()):
-            print(f"{minute:>6}  {name:28} {rss / 1024:11.1f} {fds:6} {threads:7}")
+    print("\n".join(out.strip().splitlines()[-3:]) if out.strip() else "", f"(drill run exited {proc.returncode})")
     last = max(minutes)
     if last < 2:
         print("too short to judge growth (needs 3 minutes at least)")
         return 1
+    worst = _growth(minutes, 1, last, "from minute 1 to minute {last} (the issue's measure, target: under 10 %)")
+    loaded = [m for m in sorted(activity) if activity[m].traffic and activity.get(m - 1, Activity()).traffic]
+    if len(loaded) >= 2:  # minutes with the same activity: user traffic from their start to their end
+        _growth(minutes, loaded[0], loaded[-1], "while user traffic ran the whole minute, minute {first} to {last}")
+    stored = activity[last].canaries - activity[1].canaries
+    for name in sorted(minutes[1]):
+        if name.startswith("sandbox.supervisor") and stored > 0 and name in minutes[last]:
+            grew_kb = minutes[last][name][0] - minutes[1][name][0]
+            print(f"the twin holds the drill's data: {name} grew {grew_kb / 1024:.1f} MB from minute 1 while the "
+                  f"drill stored {stored} more canary writes ({grew_kb * 1024 / stored:,.0f} bytes a write)")
+    print(f"worst growth {worst:.1f} %: {'flat' if worst < 10 else 'NOT flat'}; run took {time.monotonic() - t0:.0f} s")
+    return 0 if worst < 10 and proc.returncode == 0 else 1
+
+
+def _growth(minutes: dict[int, dict[str, list[int]]], first: int, last: int, title: str) -> float:
     worst = 0.0
-    print(f"growth from minute 1 to minute {last} (target: under 10 %):")
-    for name, first in sorted(minutes[1].items()):
+    print("growth " + title.format(first=first, last=last) + ":")
+    for name, start in sorted(minutes[first].items()):
         end = minutes[last].get(name)
         if end is None:
             continue
-        growth = [(e - f) / f * 100 if f else 0.0 for f, e in zip(first, end, strict=True)]
+        growth = [(e - f) / f * 100 if f else 0.0 for f, e in zip(start, end, strict=True)]
         worst = max(worst, *growth)
         print(f"  {name:28} RSS {growth[0]:+6.1f} %  files {growth[1]:+6.1f} %  threads {growth[2]:+6.1f} %")
-    print(f"worst growth {worst:.1f} %: {'flat' if worst < 10 else 'NOT flat'}; run took {time.monotonic() - t0:.0f} s")
-    return 0 if worst < 10 and proc.returncode == 0 else 1
+    return worst
+
+
+class Activity(NamedTuple):
+    canaries: int = 0
+    traffic: bool = False
+    scenario: str = "-"
+
+    def __str__(self) -> str:
+        return (f"[{self.canaries} canary writes so far; user traffic {'on' if self.traffic else 'off'}; "
+                f"scenario: {self.scenario}]")
+
+
+def _print_minute(minute: int, peaks: dict[str, list[int]], activity: Activity) -> None:
+    print(f"{minute:>6}  {activity}", flush=True)
+    for name, (rss, fds, threads) in sorted(peaks.items()):
+        print(f"{minute:>6}  {name:28} {rss / 1024:11.1f} {fds:6} {threads:7}", flush=True)
+
+
+class JournalTail:
+    """What the drill did, from its journal as it is written: the scenario running, the canary
+    writes so far (the data the twin holds grows with them) and whether user traffic runs."""
+
+    def __init__(self, reports: Path) -> None:
+        self.reports = reports
+        self.inode = 0
+        self.offset = 0
+        self.canaries = 0
+        self.scenario = "-"
+        self.traffic = False
+
+    def read(self) -> Activity:
+        for path in self.reports.glob("*/journal.jsonl"):  # one drill (a rotation, at 64 MB, skips the rest of the old segment)
+            with open(path, "rb") as fh:
+                inode = os.fstat(fh.fileno()).st_ino
+                if inode != self.inode:
+                    self.inode, self.offset = inode, 0
+                fh.seek(self.offset)
+                data = fh.read()
+            done = data.rfind(b"\n") + 1
+            self.offset += done
+            for line in data[:done].splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                ev = rec.get("event")
+                if ev == "canary":
+                    self.canaries += 1
+                elif ev == "scenario_started":
+                    self.scenario = str(rec.get("name", "?"))[:50]
+                elif ev in ("traffic_started", "traffic_stopped"):
+                    self.traffic = ev == "traffic_started"
+        return Activity(self.canaries, self.traffic, self.scenario)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -350,12 +351,49 @@ class Supervisor:
                 pass
 
 
+def _arm_tracing(folder: Path) -> None:
+    """Diagnostic (bench/soak.py --trace): the first SIGUSR2 starts tracemalloc, each next one dumps
+    a snapshot into ``folder``. A failed dump is reported, never raised (it would end the twin)."""
+    import tracemalloc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    dumps = [0]
+
+    def handler(*_: object) -> None:
+        try:
+            if not tracemalloc.is_tracing():
+                tracemalloc.start(4)
+            else:
+                tracemalloc.take_snapshot().dump(str(folder / f"twin-{dumps[0]:03d}.snapshot"))
+                dumps[0] += 1
+        except Exception as exc:
+            print(f"tracemalloc: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGUSR2, handler)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim: gives the memory freed after a burst (a cleanup listing every canary, a
+    replica's copy of the database) back to the system, so the twin's RSS follows what it holds."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
 def main() -> None:
     # many threads share this process's GIL; hand it over more often so that the replication
     # workers deliver on time while the emulator is busy
     sys.setswitchinterval(0.001)
     rundir = Path(sys.argv[1])
     sup = Supervisor(rundir)
+    trace_dir = os.environ.get("DRILL_TWIN_TRACEMALLOC")
+    if trace_dir:
+        _arm_tracing(Path(trace_dir))
+        sup.twin.state["tracing"] = True  # bench/soak.py signals only a twin that says so
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -369,8 +407,13 @@ def main() -> None:
         sup.save_state()
         sup.shutdown()
         sys.exit(1)
+    trim = _malloc_trim()
+    ticks = 0
     while not stop.wait(1.0):
         sup.twin.state["dataplane_alive"] = sup.dataplane is not None and sup.dataplane.poll() is None
+        ticks += 1
+        if trim is not None and ticks % 30 == 0:
+            trim(0)
     sup.twin.state["phase"] = "stopping"
     sup.save_state()
     sup.shutdown()
