@@ -168,6 +168,8 @@ class Auditor:
             conf = hc["HealthCheckConfig"]
             if conf.get("ResourcePath") != want.path or int(conf.get("FailureThreshold", 0)) != want.failure_threshold:
                 problems.append(f"{hc['Id']}: path {conf.get('ResourcePath')} threshold {conf.get('FailureThreshold')}")
+            if conf.get("Disabled") or conf.get("Inverted"):  # reports healthy (or the opposite) whatever it sees
+                problems.append(f"{hc['Id']}: {'disabled' if conf.get('Disabled') else 'inverted'}")
         return problems, f"{len(checks)} health checks on {want.path}"
 
     def alert_path(self) -> tuple[list[str], str]:
@@ -208,10 +210,13 @@ class Auditor:
         conf = api.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
         groups = conf.get("OriginGroups", {}).get("Items", [])
         origins = {o["Id"]: o["DomainName"] for o in conf.get("Origins", {}).get("Items", [])}
-        ok = any({m["OriginId"] for m in g["Members"]["Items"]} >= {cf.origin_bucket, cf.failover_bucket}
-                 for g in groups)
-        return ([] if ok else [f"no origin group {cf.origin_bucket} -> {cf.failover_bucket}"]), \
-            f"{len(groups)} origin groups, origins {sorted(origins)}"
+        ok = [g["Id"] for g in groups
+              if {m["OriginId"] for m in g["Members"]["Items"]} >= {cf.origin_bucket, cf.failover_bucket}]
+        used = conf.get("DefaultCacheBehavior", {}).get("TargetOriginId")
+        problems = [] if ok else [f"no origin group {cf.origin_bucket} -> {cf.failover_bucket}"]
+        if ok and used not in ok:  # a group nobody routes to fails over nothing
+            problems.append(f"the default behaviour targets {used}, not the origin group {ok[0]}")
+        return problems, f"{len(groups)} origin groups, origins {sorted(origins)}, default behaviour -> {used}"
 
     def cognito(self) -> tuple[list[str], str]:
         problems = []

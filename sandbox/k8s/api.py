@@ -18,8 +18,8 @@ from sandbox.httpserver import Request, Response
 from sandbox.k8s.reconciler import Reconciler
 from sandbox.k8s.store import RESOURCES, WORKLOADS, Cluster
 
-CREATABLE = {"namespaces", "deployments", "daemonsets", "configmaps"}
-DELETABLE = {"pods", "deployments", "daemonsets", "configmaps", "namespaces"}
+CREATABLE = {"namespaces", "deployments", "daemonsets", "configmaps", "ingresses"}
+DELETABLE = {"pods", "deployments", "daemonsets", "configmaps", "namespaces", "ingresses"}
 PATCHABLE = {"deployments", "daemonsets", "configmaps", "nodes"}
 
 
