@@ -2,8 +2,9 @@
 
 Each check looks at one part of the warm standby the policy relies on, through read calls only
 (Describe/List/Get, a MySQL status query, Kubernetes GETs), and says ok or gap with the details.
-A gap whose key is in the policy's ``known_gaps`` (section 7) is named as that known gap, so
-the scorecard separates "the policy already says so" from "new". Exit 1 when any gap exists.
+A gap whose key is in the policy's ``known_gaps`` (section 7) is named as that known gap when the
+feature is absent altogether, as the policy says (``absent``); a feature there but broken is a new
+gap. The scorecard separates "the policy already says so" from "new". Exit 1 when any gap exists.
 """
 
 from __future__ import annotations
@@ -261,6 +262,23 @@ class Auditor:
     # a finding that follows from a known gap (no health check: no alarm on it either)
     FOLLOWS = {"alert_path": "route53_health_check"}
 
+    def absent(self, key: str, problems: list[str]) -> bool:
+        """Whether the problems say the item's feature is absent altogether: what a known gap of the
+        policy names. A feature that is there but broken (a disabled health check, a table without
+        its replica while streams are on) is a new gap, even under an item with a known gap."""
+        cfg = self.cfg
+        failover = [r for r in cfg.route53.records if r.routing == "failover"]
+        rules: dict[str, Callable[[list[str]], bool]] = {
+            "dynamodb_streams": lambda ps: sum("stream not enabled" in p for p in ps) == len(cfg.dynamodb.tables),
+            "route53_health_check": lambda ps: all(p.startswith("no Route 53 health check") for p in ps),
+            "alert_path": lambda ps: all(p.startswith("no alarm") for p in ps),
+            "route53_failover": lambda ps: len(ps) == len(failover) and all(p.endswith("failover none") for p in ps),
+            "cloudfront_origin_failover": lambda ps: all(p.startswith(("no origin group", "distribution")) for p in ps),
+            "ecr_replication": lambda ps: all(p.startswith("no replication rule") for p in ps),
+            "rds_replica": lambda ps: all(p.endswith("not found") for p in ps),
+        }
+        return not any(p.startswith("could not check") for p in problems) and rules.get(key, bool)(problems)
+
     def run(self) -> list[Finding]:
         known: dict[str, int] = {str(g.key): int(g.id) for g in self.cfg.known_gaps}
         known.update({k: known[v] for k, v in self.FOLLOWS.items() if v in known})
@@ -271,7 +289,8 @@ class Auditor:
                 problems, detail = check()
             except Exception as exc:
                 problems, detail = [f"could not check: {type(exc).__name__}: {exc}"[:300]], "error"
-            out.append(Finding(key, title, not problems, detail, known.get(key) if problems else None, problems))
+            gap = known.get(key) if problems and self.absent(key, problems) else None
+            out.append(Finding(key, title, not problems, detail, gap, problems))
         return out
 
 
