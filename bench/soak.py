@@ -26,6 +26,7 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from drill.core.journal import segments  # noqa: E402
 from sandbox.client import attach  # noqa: E402
 
 
@@ -176,35 +177,40 @@ class JournalTail:
 
     def __init__(self, reports: Path) -> None:
         self.reports = reports
-        self.inode = 0
-        self.offset = 0
+        self.read_to: dict[str, int] = {}  # segment name -> bytes read (drill/core/journal.py rotates by size)
         self.canaries = 0
         self.scenario = "-"
         self.traffic = False
 
     def read(self) -> Activity:
-        for path in self.reports.glob("*/journal.jsonl"):  # one drill (a rotation, at 64 MB, skips the rest of the old segment)
-            with open(path, "rb") as fh:
-                inode = os.fstat(fh.fileno()).st_ino
-                if inode != self.inode:
-                    self.inode, self.offset = inode, 0
-                fh.seek(self.offset)
-                data = fh.read()
-            done = data.rfind(b"\n") + 1
-            self.offset += done
-            for line in data[:done].splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                ev = rec.get("event")
-                if ev == "canary":
-                    self.canaries += 1
-                elif ev == "scenario_started":
-                    self.scenario = str(rec.get("name", "?"))[:50]
-                elif ev in ("traffic_started", "traffic_stopped"):
-                    self.traffic = ev == "traffic_started"
+        for path in self.reports.glob("*/journal.jsonl"):  # one drill
+            segs = segments(path)
+            new = [seg.name for seg in segs if seg.name != path.name and seg.name not in self.read_to]
+            if new:  # rotated since the last read: the segment being written then is the oldest of them
+                self.read_to.update({name: 0 for name in new})
+                self.read_to[new[0]] = self.read_to.pop(path.name, 0)
+            for seg in segs:
+                with open(seg, "rb") as fh:
+                    fh.seek(self.read_to.get(seg.name, 0))
+                    data = fh.read()
+                done = data.rfind(b"\n") + 1
+                self.read_to[seg.name] = self.read_to.get(seg.name, 0) + done
+                self._count(data[:done])
         return Activity(self.canaries, self.traffic, self.scenario)
+
+    def _count(self, data: bytes) -> None:
+        for line in data.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            ev = rec.get("event")
+            if ev == "canary":
+                self.canaries += 1
+            elif ev == "scenario_started":
+                self.scenario = str(rec.get("name", "?"))[:50]
+            elif ev in ("traffic_started", "traffic_stopped"):
+                self.traffic = ev == "traffic_started"
 
 
 if __name__ == "__main__":
