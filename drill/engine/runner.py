@@ -176,14 +176,16 @@ def publish_history(drill: Drill) -> str | None:
     loc = history.where(drill.cfg)
     if loc is None:
         return None
-    if drill.started_twin:  # its S3 is gone with it: nothing there would outlive the drill
-        why = "this run started the twin and stopped it at the end; start one that outlives drills: drill sandbox up"
-        journal = Journal(drill.dir / "journal.jsonl", drill.journal.redactor)
-        journal.write("history_failed", durable=True, error=why)
-        journal.close()
-        print(f"  history NOT published to s3://{loc[0]}/{loc[1]}: {why}")
-        return None
     journal = Journal(drill.dir / "journal.jsonl", drill.journal.redactor)
+
+    def failed(why: str) -> None:  # the drill's verdict stands; the history is not there
+        journal.write("history_failed", durable=True, error=why[:300])
+        print(f"  history NOT published to s3://{loc[0]}/{loc[1]}: {why}"[:300])
+
+    if drill.started_twin:  # its S3 is gone with it: nothing there would outlive the drill
+        failed("this run started the twin and stopped it at the end; start one that outlives drills: drill sandbox up")
+        journal.close()
+        return None
     calls = Journal(drill.dir / "calls.jsonl", drill.journal.redactor)
     drill.target.journal, drill.target.calls = journal, calls
     try:
@@ -192,9 +194,8 @@ def publish_history(drill: Drill) -> str | None:
         history.render_index(s3, drill.cfg, drill.dir.parent)
         journal.write("history_published", durable=True, bucket=loc[0], prefix=loc[1], files=len(keys))
         return f"s3://{loc[0]}/{loc[1]}{drill.dir.name}/"
-    except Exception as exc:  # the drill's verdict stands; the history is not there
-        journal.write("history_failed", durable=True, error=f"{type(exc).__name__}: {exc}"[:300])
-        print(f"  history NOT published to s3://{loc[0]}/{loc[1]}: {type(exc).__name__}: {exc}"[:300])
+    except Exception as exc:
+        failed(f"{type(exc).__name__}: {exc}")
         return None
     finally:
         journal.close()
