@@ -3,8 +3,8 @@
 Each check looks at one part of the warm standby the policy relies on, through read calls only
 (Describe/List/Get, a MySQL status query, Kubernetes GETs), and says ok or gap with the details.
 A gap whose key is in the policy's ``known_gaps`` (section 7) is named as that known gap when the
-feature is absent altogether, as the policy says (``absent``); a feature there but broken is a new
-gap. The scorecard separates "the policy already says so" from "new". Exit 1 when any gap exists.
+feature is absent altogether, as the policy says (problems marked ``Absent`` where they are
+found); a feature there but broken is a new gap. The scorecard separates "the policy already says so" from "new". Exit 1 when any gap exists.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ class Finding:
                 "known_gap": self.known_gap, "problems": self.problems}
 
 
+class Absent(str):
+    """A problem that says the item's feature is not there at all: what a known gap of the policy
+    names. Marked where the problem is found; a feature there but broken is a plain problem."""
+
+
 def _code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
 
@@ -52,7 +57,7 @@ class Auditor:
         conf = self.cfg.rds
         inst = rds.instance(self.t, "dr")
         if inst is None:
-            return [f"{conf.replica.id} in {self.dr}: not found"], "no DR replica"
+            return [Absent(f"{conf.replica.id} in {self.dr}: not found")], "no DR replica"
         source = str(inst.get("ReadReplicaSourceDBInstanceIdentifier") or "")
         problems = [] if source.endswith(conf.primary.id) else [f"{conf.replica.id} is not a replica of {conf.primary.id}"]
         lag = rds.replica_lag_s(self.t, "dr")
@@ -72,10 +77,11 @@ class Auditor:
             except Exception as exc:
                 problems.append(f"{table.name}: {_code(exc)}")
                 continue
-            if not desc.get("StreamSpecification", {}).get("StreamEnabled"):
-                problems.append(f"{table.name}: stream not enabled")
-            if self.dr not in [r.get("RegionName") for r in desc.get("Replicas", [])]:
-                problems.append(f"{table.name}: no replica in {self.dr}")
+            stream = desc.get("StreamSpecification", {}).get("StreamEnabled")
+            if not stream:
+                problems.append(Absent(f"{table.name}: stream not enabled"))
+            if self.dr not in [r.get("RegionName") for r in desc.get("Replicas", [])]:  # none without a stream
+                problems.append((str if stream else Absent)(f"{table.name}: no replica in {self.dr}"))
         return problems, f"{len(self.cfg.dynamodb.tables)} tables: streams and a {self.dr} replica each"
 
     def s3_crr(self) -> tuple[list[str], str]:
@@ -103,7 +109,7 @@ class Auditor:
         except Exception as exc:
             return [f"describe_registry: {_code(exc)}"], "unknown"
         regions = {d.get("region") for r in conf.get("rules", []) for d in r.get("destinations", [])}
-        return ([] if self.dr in regions else [f"no replication rule to {self.dr}"]), \
+        return ([] if self.dr in regions else [Absent(f"no replication rule to {self.dr}")]), \
             f"{len(self.cfg.ecr.repositories)} repositories, replication to {sorted(r for r in regions if r) or 'none'}"
 
     def secrets(self) -> tuple[list[str], str]:
@@ -163,7 +169,7 @@ class Auditor:
         want = self.cfg.route53.health_check
         checks = route53.health_checks(self.t)
         if not checks:
-            return ["no Route 53 health check on the primary ALBs"], "none"
+            return [Absent("no Route 53 health check on the primary ALBs")], "none"
         problems = []
         for hc in checks:
             conf = hc["HealthCheckConfig"]
@@ -177,7 +183,7 @@ class Auditor:
         ha = self.cfg.route53.health_check.alarm
         alarms = cloudwatch.alarms(self.t, GLOBAL, prefix=ha.name)
         if not alarms:
-            return [f"no alarm {ha.name} on the health check (us-east-1)"], "none"
+            return [Absent(f"no alarm {ha.name} on the health check (us-east-1)")], "none"
         problems = []
         for a in alarms:
             topics = [t for t in a.get("AlarmActions", []) if t.startswith("arn:aws:sns:")]
@@ -198,7 +204,8 @@ class Auditor:
             name = rec.name.rstrip(".") + "."
             kinds = {r.get("Failover") for r in recs if r["Name"] == name and r["Type"] == rec.type}
             if kinds != {"PRIMARY", "SECONDARY"}:
-                problems.append(f"{rec.name}: failover {sorted(k for k in kinds if k) or 'none'}")
+                got = sorted(k for k in kinds if k)
+                problems.append((str if got else Absent)(f"{rec.name}: failover {got or 'none'}"))
         return problems, f"{len(wanted) - len(problems)}/{len(wanted)} records with PRIMARY and SECONDARY"
 
     def cloudfront(self) -> tuple[list[str], str]:
@@ -214,7 +221,7 @@ class Auditor:
         ok = [g["Id"] for g in groups
               if {m["OriginId"] for m in g["Members"]["Items"]} >= {cf.origin_bucket, cf.failover_bucket}]
         used = conf.get("DefaultCacheBehavior", {}).get("TargetOriginId")
-        problems = [] if ok else [f"no origin group {cf.origin_bucket} -> {cf.failover_bucket}"]
+        problems: list[str] = [] if ok else [Absent(f"no origin group {cf.origin_bucket} -> {cf.failover_bucket}")]
         if ok and used not in ok:  # a group nobody routes to fails over nothing
             problems.append(f"the default behaviour targets {used}, not the origin group {ok[0]}")
         return problems, f"{len(groups)} origin groups, origins {sorted(origins)}, default behaviour -> {used}"
@@ -262,23 +269,6 @@ class Auditor:
     # a finding that follows from a known gap (no health check: no alarm on it either)
     FOLLOWS = {"alert_path": "route53_health_check"}
 
-    def absent(self, key: str, problems: list[str]) -> bool:
-        """Whether the problems say the item's feature is absent altogether: what a known gap of the
-        policy names. A feature that is there but broken (a disabled health check, a table without
-        its replica while streams are on) is a new gap, even under an item with a known gap."""
-        cfg = self.cfg
-        failover = [r for r in cfg.route53.records if r.routing == "failover"]
-        rules: dict[str, Callable[[list[str]], bool]] = {
-            "dynamodb_streams": lambda ps: sum("stream not enabled" in p for p in ps) == len(cfg.dynamodb.tables),
-            "route53_health_check": lambda ps: all(p.startswith("no Route 53 health check") for p in ps),
-            "alert_path": lambda ps: all(p.startswith("no alarm") for p in ps),
-            "route53_failover": lambda ps: len(ps) == len(failover) and all(p.endswith("failover none") for p in ps),
-            "cloudfront_origin_failover": lambda ps: all(p.startswith(("no origin group", "distribution")) for p in ps),
-            "ecr_replication": lambda ps: all(p.startswith("no replication rule") for p in ps),
-            "rds_replica": lambda ps: all(p.endswith("not found") for p in ps),
-        }
-        return not any(p.startswith("could not check") for p in problems) and rules.get(key, bool)(problems)
-
     def run(self) -> list[Finding]:
         known: dict[str, int] = {str(g.key): int(g.id) for g in self.cfg.known_gaps}
         known.update({k: known[v] for k, v in self.FOLLOWS.items() if v in known})
@@ -289,7 +279,8 @@ class Auditor:
                 problems, detail = check()
             except Exception as exc:
                 problems, detail = [f"could not check: {type(exc).__name__}: {exc}"[:300]], "error"
-            gap = known.get(key) if problems and self.absent(key, problems) else None
+            # the policy's known gap only while the feature is absent, as the policy says
+            gap = known.get(key) if problems and all(isinstance(p, Absent) for p in problems) else None
             out.append(Finding(key, title, not problems, detail, gap, problems))
         return out
 
