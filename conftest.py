@@ -50,6 +50,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
+    _in_policy_order(items)
+
+
+def _in_policy_order(items: list[pytest.Item]) -> None:
+    """Scenarios run in the order the policy lists its regular tests (section 8's table: the
+    failover simulation before the failback test, as a quarterly drill does them), then by their
+    lowest checklist item; not in the order the feature files happen to be found. Other tests keep
+    their places."""
+    cfg = loaded_config().config
+    tests = [t.key for t in cfg.regular_tests]
+
+    def rank(item: pytest.Item) -> tuple[int, int] | None:
+        names = {m.name for m in item.iter_markers()}
+        found = [n for n, key in enumerate(tests) if key in names]
+        if not found:
+            return None
+        ids = [int(n.removeprefix("checklist_")) for n in names if n.startswith("checklist_")
+               and n.removeprefix("checklist_").isdigit()]
+        return found[0], min(ids, default=len(cfg.checklist) + 1)
+
+    slots = [n for n, item in enumerate(items) if rank(item) is not None]
+    ordered = sorted((items[n] for n in slots), key=lambda i: rank(i) or (0, 0))
+    for n, item in zip(slots, ordered, strict=True):
+        items[n] = item
 
 
 def run_drill_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
