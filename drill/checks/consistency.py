@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from drill.core.aws import s3_delete_versions
 from drill.core.errors import ActionFailed
 from drill.core.waits import wait_until
 from drill.ops import cognito, rds, s3, stores
@@ -200,8 +201,8 @@ def probe_buckets(target: Target, tag: str, deadline_s: float) -> list[dict[str,
                 return False
 
         def remove(p: str = pair.name, d: str = pair.dr, k: str = key) -> None:
-            sp.delete_object(Bucket=p, Key=k)
-            sd.delete_object(Bucket=d, Key=k)
+            s3_delete_versions(sp, p, k)  # every version: a plain delete leaves the probe behind a marker
+            s3_delete_versions(sd, d, k)
 
         def write(b: str = pair.name, k: str = key) -> None:
             sp.put_object(Bucket=b, Key=k, Body=b"probe")

@@ -15,6 +15,7 @@ GLOBAL = "us-east-1"
 
 # IAM action names where they differ from the API operation ("" : no permission needed)
 IAM_NAMES = {("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+             ("s3", "DeleteObjects"): "s3:DeleteObject",
              ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
              ("s3", "PutBucketReplication"): "s3:PutReplicationConfiguration",
              ("s3", "DeleteBucketReplication"): "s3:PutReplicationConfiguration",
@@ -23,6 +24,8 @@ IAM_NAMES = {("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "ListObjectVersion
              ("elbv2", "DescribeLoadBalancers"): "elasticloadbalancing:DescribeLoadBalancers",
              ("cognito-idp", "InitiateAuth"): "", ("cognito-idp", "SignUp"): "",
              ("sts", "GetCallerIdentity"): ""}
+# permissions a call needs besides its own: removing a version is s3:DeleteObjectVersion
+IAM_EXTRA = {("s3", "DeleteObjects"): ("s3:DeleteObjectVersion",)}
 SERVICE_PREFIX = {"cognito-idp": "cognito-idp", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
 
 
@@ -41,6 +44,10 @@ class Call:
         if name is not None:
             return name
         return f"{SERVICE_PREFIX.get(self.service, self.service)}:{self.operation}"
+
+    def iam_actions(self) -> tuple[str, ...]:
+        """Every permission the call needs (a DeleteObjects of versions needs two)."""
+        return (self.iam_action(), *IAM_EXTRA.get((self.service, self.operation), ()))
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "service": self.service, "operation": self.operation, "region": self.region,

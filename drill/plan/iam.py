@@ -20,9 +20,9 @@ def iam_policy(plan: dict[str, Any]) -> dict[str, Any]:
     for c in all_calls(plan):
         if c["kind"] != "aws":
             continue
-        action = _call(c).iam_action()
-        if action:
-            by_resources.setdefault(tuple(sorted(set(c["resources"]))), set()).add(action)
+        for action in _call(c).iam_actions():
+            if action:
+                by_resources.setdefault(tuple(sorted(set(c["resources"]))), set()).add(action)
     merged: dict[tuple[str, ...], set[str]] = {}
     for res, actions in by_resources.items():
         merged.setdefault(tuple(sorted(actions)), set()).update(res)

@@ -63,7 +63,9 @@ def traffic(c: Ctx) -> list[Call]:
                 aws("dynamodb", "DeleteItem", r, c.tables(role), True, "canary cleanup"),
                 aws("s3", "PutObject", r, c.buckets(role, True), True, f"canary objects, {rate}/s"),
                 aws("s3", "ListObjectsV2", r, c.buckets(role)),
-                aws("s3", "DeleteObject", r, c.buckets(role, True), True, "canary cleanup")]
+                aws("s3", "ListObjectVersions", r, c.buckets(role), note="canary cleanup: every version"),
+                aws("s3", "DeleteObjects", r, c.buckets(role, True), True,
+                    "canary cleanup: every version removed (a plain delete leaves them behind a marker)")]
     return out
 
 
@@ -184,7 +186,8 @@ def probes(c: Ctx) -> list[Call]:
                 aws("dynamodb", "DeleteItem", r, c.tables(role), True),
                 aws("s3", "PutObject", r, c.buckets(role, True), True, "probe object, removed"),
                 aws("s3", "HeadObject", r, c.buckets(role, True)),
-                aws("s3", "DeleteObject", r, c.buckets(role, True), True)]
+                aws("s3", "ListObjectVersions", r, c.buckets(role)),
+                aws("s3", "DeleteObjects", r, c.buckets(role, True), True, "every version of the probe")]
     return out + [other("mysql", c.cfg.rds.database, "INSERT / SELECT / DELETE a probe row", [c.db("primary")], True)]
 
 

@@ -185,11 +185,12 @@ class S3Store(_Store):
                 for key in s3_etags(s3, bucket, self.prefix)}
 
     def delete_all(self, role: str) -> set[int]:
+        """Every version of the drill's objects (a plain delete in a versioned bucket keeps them)."""
+        from drill.core.aws import s3_delete_versions
+
         s3 = self.target.client("s3", self.target.cfg.side(role).region)
-        seqs = self.surviving(role)
-        for seq in sorted(seqs):
-            s3.delete_object(Bucket=self._bucket(seq, role), Key=f"{self.prefix}{seq:09d}")
-        return seqs
+        return {int(key.rsplit("/", 1)[1]) for bucket in self.target.cfg.side(role).buckets
+                for key in s3_delete_versions(s3, bucket, self.prefix)}
 
 
 def stores(target: Target, drill_id: str) -> dict[str, Store]:
