@@ -248,6 +248,10 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 120.
     out = open(rundir / "supervisor.out", "ab")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # glibc gives each thread that allocates at once an arena of its own (up to 8 a core) and keeps
+    # what a burst grew in each; the data plane serves every request on a thread of its own, and an
+    # outage's pile-up of waiting requests left it 20 MB larger for good (bench/soak.py)
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     proc = subprocess.Popen([sys.executable, "-m", SUPERVISOR_MODULE, str(rundir)], stdout=out, stderr=out,
                             stdin=subprocess.DEVNULL, start_new_session=True, env=env, cwd=str(REPO_ROOT))
     out.close()
