@@ -34,28 +34,22 @@ def s3_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def s3_delete_versions(s3: Any, bucket: str, prefix: str) -> set[str]:
+def s3_delete_versions(s3: Any, bucket: str, prefix: str, exact: bool = False) -> set[str]:
     """Remove every version and delete marker of the objects under ``prefix`` (DeleteObjects, 1,000
     a call); returns the keys that had one. In a versioned bucket (replication needs versioning) a
     DeleteObject without a version only hides an object behind a new delete marker: the object stays
-    in the bucket, and in the account's bill, for good."""
-    keys: set[str] = set()
-    batch: list[dict[str, str]] = []
-
-    def flush() -> None:
-        if batch:
-            out = s3.delete_objects(Bucket=bucket, Delete={"Objects": list(batch), "Quiet": True})
-            if out.get("Errors"):
-                e = out["Errors"][0]
-                raise RuntimeError(f"s3 DeleteObjects {bucket}: {len(out['Errors'])} not removed "
-                                   f"({e.get('Key')}: {e.get('Code')})")
-            batch.clear()
-
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            keys.add(v["Key"])
-            batch.append({"Key": v["Key"], "VersionId": v["VersionId"]})
-            if len(batch) == 1000:
-                flush()
-    flush()
-    return keys
+    in the bucket, and in the account's bill, for good. The whole listing is read before anything
+    is deleted: a listing continued from a version just deleted ends early on some S3 APIs (moto).
+    ``exact``: only the object named ``prefix``."""
+    versions = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if not exact or v["Key"] == prefix]
+    errors: list[dict[str, str]] = []
+    for at in range(0, len(versions), 1000):
+        out = s3.delete_objects(Bucket=bucket, Delete={"Objects": versions[at:at + 1000], "Quiet": True})
+        errors += out.get("Errors", [])
+    if errors:
+        e = errors[0]
+        raise RuntimeError(f"s3 DeleteObjects {bucket}: {len(errors)} of {len(versions)} versions not removed "
+                           f"(e.g. {e.get('Key')}: {e.get('Code')})")
+    return {v["Key"] for v in versions}
