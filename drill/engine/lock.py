@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+from drill.core.aws import s3_delete_versions
 from drill.core.errors import InvalidInput
 from drill.core.journal import Journal
 from drill.core.procs import cmdline, pid_alive
@@ -107,7 +108,7 @@ class Lease:
         lease, etag = holder(self.target)
         if lease and lease.get("owner") == self.owner:
             s3, bucket, key = _where(self.target)
-            s3.delete_object(Bucket=bucket, Key=key)
+            s3_delete_versions(s3, bucket, key, exact=True)  # every renewal's version, not just a marker
         if self.journal is not None:
             try:
                 self.journal.write("lock_released", durable=True, owner=self.owner)

@@ -225,7 +225,10 @@ def session(c: Ctx) -> list[Call]:
     out = [aws("sts", "GetCallerIdentity", GLOBAL, "*", note="the account, before any other call"),
            aws("s3", "GetObject", c.region("primary"), lock, note="the drill lock: who holds it"),
            aws("s3", "PutObject", c.region("primary"), lock, True, "the drill lock: taken, renewed (conditional)"),
-           aws("s3", "DeleteObject", c.region("primary"), lock, True, "the drill lock: released")]
+           aws("s3", "ListObjectVersions", c.region("primary"), f"arn:aws:s3:::{bucket}",
+               note="the drill lock: its versions"),
+           aws("s3", "DeleteObjects", c.region("primary"), lock, True,
+               "the drill lock: released, every renewal's version removed")]
     out += _lbs(c)
     if cfg.stop.alarms:
         out += [aws("cloudwatch", "DescribeAlarms", c.region(r), tuple(c.alarm(c.region(r), a) for a in cfg.stop.alarms),
