@@ -249,8 +249,9 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 120.
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     # glibc gives each thread that allocates at once an arena of its own (up to 8 a core) and keeps
-    # what a burst grew in each; the data plane serves every request on a thread of its own, and an
-    # outage's pile-up of waiting requests left it 20 MB larger for good (bench/soak.py)
+    # what a burst grew in each; the twin and its data plane serve every request on a thread of
+    # their own. (bench/soak.py: the data plane's jump at an outage varied from 142 to 175 MB over
+    # five runs with and without this cap; no effect shown beyond that noise)
     env.setdefault("MALLOC_ARENA_MAX", "2")
     proc = subprocess.Popen([sys.executable, "-m", SUPERVISOR_MODULE, str(rundir)], stdout=out, stderr=out,
                             stdin=subprocess.DEVNULL, start_new_session=True, env=env, cwd=str(REPO_ROOT))
