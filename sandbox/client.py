@@ -250,7 +250,7 @@ def up(loaded: LoadedConfig, posture: str | None = None, timeout_s: float = 120.
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     # glibc gives each thread that allocates at once an arena of its own (up to 8 a core) and keeps
     # what a burst grew in each; the twin and its data plane serve every request on a thread of
-    # their own. (bench/soak.py: the data plane's jump at an outage varied from 142 to 175 MB over
+    # their own. (bench/soak.py: the data plane's level after an outage ranged from 142 to 175 MB over
     # five runs with and without this cap; no effect shown beyond that noise)
     env.setdefault("MALLOC_ARENA_MAX", "2")
     proc = subprocess.Popen([sys.executable, "-m", SUPERVISOR_MODULE, str(rundir)], stdout=out, stderr=out,
