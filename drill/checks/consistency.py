@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from drill.core.aws import s3_delete_versions
+from drill.core.aws import PROBE_PREFIX, s3_delete_versions
 from drill.core.errors import ActionFailed
 from drill.core.waits import wait_until
 from drill.ops import cognito, rds, s3, stores
@@ -191,7 +191,7 @@ def probe_buckets(target: Target, tag: str, deadline_s: float) -> list[dict[str,
     out = []
     sp, sd = (target.client("s3", target.cfg.side(r).region) for r in ("primary", "dr"))
     for pair in target.cfg.s3.buckets:
-        key = f"drill-probe/{tag}/{uuid.uuid4().hex[:8]}"
+        key = f"{PROBE_PREFIX}{tag}/{uuid.uuid4().hex[:8]}"  # the IAM policy grants writes under it alone
 
         def seen(b: str = pair.dr, k: str = key) -> bool:
             try:

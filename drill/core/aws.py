@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# The only keys the drill writes or removes in the policy's buckets: its canaries and its probes.
+# The IAM policy grants object writes and version removal under these prefixes alone, so the
+# drill's role cannot overwrite or permanently delete the application's objects.
+CANARY_PREFIX = "drill-canary/"
+PROBE_PREFIX = "drill-probe/"
+
 
 def make_client(service: str, region: str, endpoint_url: str | None = None, session: Any = None,
                 credentials: tuple[str, str] | None = None, attempts: int = 2, connect_timeout: float = 3,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from drill.core.aws import CANARY_PREFIX, PROBE_PREFIX
 from drill.core.schema import Config
 
 GLOBAL = "us-east-1"
@@ -99,6 +100,11 @@ class Ctx:
 
     def buckets(self, role: str, objects: bool = False) -> tuple[str, ...]:
         return tuple(f"arn:aws:s3:::{n}" + ("/*" if objects else "") for n in self.cfg.side(role).buckets)
+
+    def drill_objects(self, role: str, prefix: str) -> tuple[str, ...]:
+        """The drill's own objects in a region's buckets (``prefix``: CANARY_PREFIX or PROBE_PREFIX)."""
+        assert prefix in (CANARY_PREFIX, PROBE_PREFIX), prefix
+        return tuple(f"arn:aws:s3:::{n}/{prefix}*" for n in self.cfg.side(role).buckets)
 
     def nodegroup(self, role: str) -> str:
         cl = self.cfg.side(role).cluster

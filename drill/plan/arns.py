@@ -24,8 +24,9 @@ def arn_of(rec: dict[str, Any], account: str) -> str:
         return "*"
     if svc == "dynamodb" and "TableName" in r:
         return f"arn:aws:dynamodb:{region}:{account}:table/{r['TableName']}"
-    if svc == "s3" and "Bucket" in r and op == "DeleteObjects":
-        return f"arn:aws:s3:::{r['Bucket']}/*"  # IAM judges a DeleteObjects on each object it names
+    if svc == "s3" and "Bucket" in r and op == "DeleteObjects" and "Key" not in r:
+        # IAM judges a DeleteObjects on each object it names: the prefix they share, with a wildcard
+        return f"arn:aws:s3:::{r['Bucket']}/{r.get('KeyPrefix', '')}*"
     if svc == "s3" and "Bucket" in r:
         return f"arn:aws:s3:::{r['Bucket']}" + (f"/{r['Key']}" if "Key" in r else "")
     if svc == "eks" and "nodegroupName" in r:

@@ -7,6 +7,7 @@ definition (``steps/``); a test holds the declarations against what a drill real
 
 from __future__ import annotations
 
+from drill.core.aws import CANARY_PREFIX, PROBE_PREFIX
 from drill.core.calls import GLOBAL, Call, Ctx, aws, other
 
 
@@ -61,10 +62,10 @@ def traffic(c: Ctx) -> list[Call]:
                 aws("dynamodb", "PutItem", r, c.tables(role), True, f"canary items, {rate}/s"),
                 aws("dynamodb", "Query", r, c.tables(role)), aws("dynamodb", "Scan", r, c.tables(role)),
                 aws("dynamodb", "DeleteItem", r, c.tables(role), True, "canary cleanup"),
-                aws("s3", "PutObject", r, c.buckets(role, True), True, f"canary objects, {rate}/s"),
+                aws("s3", "PutObject", r, c.drill_objects(role, CANARY_PREFIX), True, f"canary objects, {rate}/s"),
                 aws("s3", "ListObjectsV2", r, c.buckets(role)),
                 aws("s3", "ListObjectVersions", r, c.buckets(role), note="canary cleanup: every version"),
-                aws("s3", "DeleteObjects", r, c.buckets(role, True), True,
+                aws("s3", "DeleteObjects", r, c.drill_objects(role, CANARY_PREFIX), True,
                     "canary cleanup: every version removed (a plain delete leaves them behind a marker)")]
     return out
 
@@ -184,10 +185,10 @@ def probes(c: Ctx) -> list[Call]:
         out += [aws("dynamodb", "PutItem", r, c.tables(role), True, "probe item, removed"),
                 aws("dynamodb", "GetItem", r, c.tables(role)),
                 aws("dynamodb", "DeleteItem", r, c.tables(role), True),
-                aws("s3", "PutObject", r, c.buckets(role, True), True, "probe object, removed"),
-                aws("s3", "HeadObject", r, c.buckets(role, True)),
+                aws("s3", "PutObject", r, c.drill_objects(role, PROBE_PREFIX), True, "probe object, removed"),
+                aws("s3", "HeadObject", r, c.drill_objects(role, PROBE_PREFIX)),
                 aws("s3", "ListObjectVersions", r, c.buckets(role)),
-                aws("s3", "DeleteObjects", r, c.buckets(role, True), True, "every version of the probe")]
+                aws("s3", "DeleteObjects", r, c.drill_objects(role, PROBE_PREFIX), True, "every version of the probe")]
     return out + [other("mysql", c.cfg.rds.database, "INSERT / SELECT / DELETE a probe row", [c.db("primary")], True)]
 
 

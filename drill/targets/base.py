@@ -15,6 +15,7 @@ target (plan, audit) refuses any call that is not a read, before it is sent.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -110,6 +111,13 @@ class Target:
         service = model.service_model.service_name
         region = (context or {}).get("client_region")
         args = {k: params[k] for k in RESOURCE_KEYS if k in params and isinstance(params[k], (str, int, list))}
+        if op == "DeleteObjects":  # the objects named, as the prefix they share (IAM judges each object)
+            keys = [str(o.get("Key", "")) for o in params.get("Delete", {}).get("Objects", [])]
+            if len(set(keys)) == 1:
+                args["Key"] = keys[0]
+            else:
+                args["KeyPrefix"] = os.path.commonprefix(keys)
+            args["Objects"] = len(keys)
         record = {"service": service, "operation": op, "region": region, "resources": args or None,
                   "target": self.name}
         if is_read(op):

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import pymysql
 
+from drill.core.aws import CANARY_PREFIX
 from drill.core.waits import wait_until
 from drill.ops import rds
 from drill.targets.base import Target
@@ -163,7 +164,7 @@ class S3Store(_Store):
 
     def __init__(self, target: Target, drill_id: str):
         super().__init__(target, drill_id)
-        self.prefix = f"drill-canary/{drill_id}/"
+        self.prefix = f"{CANARY_PREFIX}{drill_id}/"  # the IAM policy grants writes and removal under it alone
 
     def _bucket(self, seq: int, role: str) -> str:
         buckets = self.target.cfg.side(role).buckets

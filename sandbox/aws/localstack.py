@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from drill.core.aws import s3_delete_versions
 from drill.core.schema import Config
 
 
@@ -35,11 +36,7 @@ def clear(cfg: Config, client: Callable[[str, str], Any], services: list[str]) -
                     s3.head_bucket(Bucket=name)
                 except Exception:
                     continue
-                for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-                    objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-                    for i in range(0, len(objs), 1000):
-                        s3.delete_objects(Bucket=name, Delete={"Objects": objs[i:i + 1000], "Quiet": True})
+                s3_delete_versions(s3, name, "")  # every version: a versioned bucket must be empty to go
                 s3.delete_bucket(Bucket=name)
                 removed.append(f"s3:{name}")
     if "dynamodb" in services:
