@@ -37,6 +37,12 @@ class Absent(str):
     names. Marked where the problem is found; a feature there but broken is a plain problem."""
 
 
+def _absent_if(altogether: bool, problems: list[str]) -> list[str]:
+    """The problems as found while the feature is absent from every resource the item covers;
+    otherwise plain problems (the feature is there, some resource lacks it: a new gap)."""
+    return problems if altogether else [str.__str__(p) for p in problems]
+
+
 def _code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
 
@@ -70,7 +76,8 @@ class Auditor:
         return problems, f"{conf.replica.id} replica of {source.rsplit(':', 1)[-1] or '?'}, lag {lag} s"
 
     def dynamodb(self) -> tuple[list[str], str]:
-        problems = []
+        problems: list[str] = []
+        streams: list[bool] = []
         for table in self.cfg.dynamodb.tables:
             try:
                 desc = self.c("dynamodb", self.primary).describe_table(TableName=table.name)["Table"]
@@ -78,11 +85,14 @@ class Auditor:
                 problems.append(f"{table.name}: {_code(exc)}")
                 continue
             stream = desc.get("StreamSpecification", {}).get("StreamEnabled")
+            streams.append(bool(stream))
             if not stream:
                 problems.append(Absent(f"{table.name}: stream not enabled"))
             if self.dr not in [r.get("RegionName") for r in desc.get("Replicas", [])]:  # none without a stream
                 problems.append((str if stream else Absent)(f"{table.name}: no replica in {self.dr}"))
-        return problems, f"{len(self.cfg.dynamodb.tables)} tables: streams and a {self.dr} replica each"
+        # absent only when no table has streams: one table left out while the others have them is new
+        return _absent_if(not any(streams), problems), \
+            f"{len(self.cfg.dynamodb.tables)} tables: streams and a {self.dr} replica each"
 
     def s3_crr(self) -> tuple[list[str], str]:
         problems = []
@@ -206,7 +216,10 @@ class Auditor:
             if kinds != {"PRIMARY", "SECONDARY"}:
                 got = sorted(k for k in kinds if k)
                 problems.append((str if got else Absent)(f"{rec.name}: failover {got or 'none'}"))
-        return problems, f"{len(wanted) - len(problems)}/{len(wanted)} records with PRIMARY and SECONDARY"
+        # absent only when no record has failover: one record left out while the others have it is new
+        none = len(problems) == len(wanted) and all(isinstance(p, Absent) for p in problems)
+        return _absent_if(none, problems), \
+            f"{len(wanted) - len(problems)}/{len(wanted)} records with PRIMARY and SECONDARY"
 
     def cloudfront(self) -> tuple[list[str], str]:
         cf = self.cfg.cloudfront

@@ -7,6 +7,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from drill.checks.audit import Absent, Auditor
 from drill.core.config import load_config
 
@@ -19,7 +21,8 @@ class _Stub:
         self.answers = answers
 
     def __getattr__(self, name: str) -> Any:
-        return lambda **_: self.answers[name]
+        answer = self.answers[name]
+        return answer if callable(answer) else lambda **_: answer  # a callable answers by the call's arguments
 
 
 def _auditor(**answers: Any) -> Auditor:
@@ -38,6 +41,36 @@ def test_streams_off_is_the_known_gap_and_a_missing_replica_with_streams_on_is_n
     on = _auditor(describe_table={"Table": {"StreamSpecification": {"StreamEnabled": True}, "Replicas": []}})
     problems = on.dynamodb()[0]
     assert problems and not _absent(problems)
+
+
+def test_one_table_without_streams_while_the_others_have_them_is_new() -> None:
+    first = CFG.dynamodb.tables[0].name
+    assert len(CFG.dynamodb.tables) > 1
+
+    def describe_table(TableName: str) -> dict[str, Any]:  # noqa: N803 - boto3's argument name
+        on = TableName != first
+        return {"Table": {"StreamSpecification": {"StreamEnabled": on},
+                          "Replicas": [{"RegionName": DR}] if on else []}}
+
+    problems = _auditor(describe_table=describe_table).dynamodb()[0]
+    assert problems and all(first in p for p in problems) and not _absent(problems)
+
+
+def test_no_failover_record_at_all_is_the_known_gap_and_one_left_out_is_new(monkeypatch: pytest.MonkeyPatch) -> None:
+    from drill.ops import route53
+
+    wanted = [r for r in CFG.route53.records if r.routing == "failover"]
+    assert len(wanted) > 1
+
+    def sets(*records: Any) -> list[dict[str, Any]]:
+        return [{"Name": r.name.rstrip(".") + ".", "Type": r.type, "Failover": kind}
+                for r in records for kind in ("PRIMARY", "SECONDARY")]
+
+    monkeypatch.setattr(route53, "record_sets", lambda t: [{"Name": r.name + ".", "Type": r.type} for r in wanted])
+    assert _absent(_auditor().failover_records()[0])
+    monkeypatch.setattr(route53, "record_sets", lambda t: sets(*wanted[1:]))
+    problems = _auditor().failover_records()[0]
+    assert len(problems) == 1 and wanted[0].name in problems[0] and not _absent(problems)
 
 
 def test_no_ecr_rule_is_the_known_gap() -> None:
