@@ -24,7 +24,7 @@ from drill.faults import registry
 from drill.faults.manager import FaultManager
 from drill.faults.registry import Fault
 from drill.targets.factory import make_target
-from tests.conftest import CFG, client, drill, events_of, sandbox_sets, start_drill, wait_journal
+from tests.conftest import CFG, client, drill, events_of, sandbox_sets, start_drill, wait_journal, world
 
 ACCOUNT = CFG.policy.accounts[0]
 
@@ -56,6 +56,20 @@ def test_guardrails_cannot_be_loosened(loosen: list[str], words: str, account: d
                                        tmp_path: Path) -> None:
     res = drill("run", "--target", "aws", "--confirm", ACCOUNT, "--reports", str(tmp_path), *loosen, env=account)
     assert words in _one_line(res)
+
+
+def test_a_fault_whose_resources_are_missing_is_refused_before_anything_changes(account: dict[str, str],
+                                                                               tmp_path: Path) -> None:
+    """A config naming a VPC the account does not have: region_outage would cut nothing, and the
+    drill would measure a failover from a region that never went dark."""
+    before = world(account)
+    res = drill("run", "--target", "aws", "--confirm", ACCOUNT, "--cadence", "quarterly", "-k", "failover_under_load",
+                "--reports", str(tmp_path), *sandbox_sets(), "--set", "network.primary.vpc=portforge-vpc-typo",
+                env=account)
+    assert "VPC portforge-vpc-typo not found" in _one_line(res)
+    assert world(account) == before
+    for folder in tmp_path.iterdir():
+        assert not [e for e in events_of(folder) if e.event == "aws_call"]
 
 
 def test_every_scenario_that_changes_anything_is_tagged_destructive() -> None:

@@ -25,6 +25,7 @@ from drill.core.paths import REPO_ROOT, REPORTS_DIR
 from drill.engine.drill import Drill
 from drill.engine.progress import Progress
 from drill.engine.session import Session
+from drill.faults.registry import get as get_fault
 from drill.plan.catalogue import collect, drill_config_env, fresh_scenarios, pytest_args
 from drill.targets.base import Target
 from drill.targets.factory import make_target
@@ -98,6 +99,15 @@ def preflight(loaded: LoadedConfig, target_name: str, cadence: str, select: str 
         target.close()
         raise InvalidInput(f"--target {target_name}: cannot run {len(plan['unavailable'])} step(s): "
                            + "; ".join(plan["unavailable"][:3]) + " (drill plan shows them)")
+    faults = sorted({st["fault"] for sc in plan["scenarios"] for st in sc["steps"] if st.get("fault")})
+    if progress is not None and faults:
+        progress.stage = f"checking what {', '.join(faults)} act on"
+    try:
+        for name in faults:  # what each fault acts on exists, before anything changes (read-only)
+            get_fault(name).preflight(target)
+    except BaseException:
+        target.close()
+        raise
     return target, {sc.nodeid for sc in scenarios}
 
 

@@ -30,6 +30,11 @@ class Fault:
         missing = sorted(self.requires - target.capabilities)
         return f"needs {', '.join(missing)} (target {target.name} has not)" if missing else None
 
+    def preflight(self, target: Target) -> None:
+        """Read-only: that what the fault acts on exists in the target, before the drill changes
+        anything (InvalidInput otherwise: exit 2, nothing mutated). Run for every fault of the plan
+        when a drill starts; what it reads is among the fault's ``calls``."""
+
     # ``*args, **params``: each fault names its own keyword parameters (its ``params``, checked by
     # ``check_params`` first); one it does not name stays a TypeError
     def capture(self, target: Target, *args: Any, **params: Any) -> dict[str, Any]:

@@ -40,6 +40,11 @@ class RegionOutage(Fault):
     state = {"region": str, "subnets": list, "tables": list, "buckets": list, "experiment_id": str,
              "template_id": str, "rds_stopped": bool, "in_effect": dict}
 
+    def preflight(self, target: Target) -> None:
+        if not vpc_subnets(target, "primary"):  # a VPC not found is refused there
+            side = target.cfg.side("primary")
+            raise InvalidInput(f"VPC {side.vpc.vpc} in {side.region} has no subnet: region_outage would cut nothing")
+
     def capture(self, target: Target, role: str = "primary", duration_s: float | None = None) -> dict[str, Any]:
         side = target.cfg.side(role)
         refuse_running_experiments(self.name, target, side.region)
