@@ -3,6 +3,7 @@ S3 listing helper. Clients are made on demand, never at import time."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 # The only keys the drill writes or removes in the policy's buckets: its canaries and its probes.
@@ -12,23 +13,33 @@ CANARY_PREFIX = "drill-canary/"
 PROBE_PREFIX = "drill-probe/"
 
 
+_SESSION: list[Any] = []  # the process's one default session
+_CREATING = threading.Lock()  # a boto3 session is not thread-safe; the clients it makes are
+
+
 def make_client(service: str, region: str, endpoint_url: str | None = None, session: Any = None,
                 credentials: tuple[str, str] | None = None, attempts: int = 2, connect_timeout: float = 3,
                 read_timeout: float = 15, pool: int = 10) -> Any:
-    """A boto3 client with explicit retries and timeouts (every wait has a deadline)."""
+    """A boto3 client with explicit retries and timeouts (every wait has a deadline). Without a
+    ``session``, the process's one session: its loader reads each service's model once (a session
+    a client would read it again for each, about 15 MB for S3, 9 MB for DynamoDB, each time)."""
     import boto3
     from botocore.config import Config as BotoConfig
 
-    session = session or boto3.session.Session()
     kwargs: dict[str, Any] = {}
     if credentials is not None:
         kwargs = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]}
-    return session.client(service, region_name=region, endpoint_url=endpoint_url,
-                          config=BotoConfig(retries={"max_attempts": attempts, "mode": "standard"},
-                                            connect_timeout=connect_timeout, read_timeout=read_timeout,
-                                            max_pool_connections=pool,
-                                            # presigned links too (else SigV2 in us-east-1, which AWS retires)
-                                            signature_version="s3v4" if service == "s3" else None), **kwargs)
+    with _CREATING:
+        if session is None:
+            if not _SESSION:
+                _SESSION.append(boto3.session.Session())
+            session = _SESSION[0]
+        return session.client(service, region_name=region, endpoint_url=endpoint_url,
+                              config=BotoConfig(retries={"max_attempts": attempts, "mode": "standard"},
+                                                connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                                max_pool_connections=pool,
+                                                # presigned links too (else SigV2 in us-east-1, which AWS retires)
+                                                signature_version="s3v4" if service == "s3" else None), **kwargs)
 
 
 def s3_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
