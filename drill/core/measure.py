@@ -20,7 +20,7 @@ Definitions (shared/DESIGN.md, Measurement):
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -35,6 +35,46 @@ class Write:
     ack: float | None
     outcome: str  # ok | failed | indeterminate
     region: str = ""
+
+
+class WriteLog:
+    """One canary writer's writes, append-only and columnar: 200,000 writes (a drill of hours) hold
+    5.3 MB here against 41 MB as a list of Write (tracemalloc). Iterating yields Write; ``ok`` and
+    ``last_ack`` are kept as writes arrive (the live view reads them, not the whole log)."""
+
+    OUTCOMES = ("ok", "failed", "indeterminate")
+
+    def __init__(self, store: str) -> None:
+        from array import array
+
+        self.store = store
+        self._seq, self._started, self._ack = array("q"), array("d"), array("d")  # ack NaN: none
+        self._outcome, self._region = bytearray(), bytearray()  # appended last: its length is the log's
+        self._regions: list[str] = []
+        self.ok = 0
+        self.last_ack: float | None = None
+
+    def append(self, w: Write) -> None:
+        if w.region not in self._regions:
+            self._regions.append(w.region)
+        self._seq.append(w.seq)
+        self._started.append(w.started)
+        self._ack.append(float("nan") if w.ack is None else w.ack)
+        self._region.append(self._regions.index(w.region))
+        self._outcome.append(self.OUTCOMES.index(w.outcome))
+        if w.outcome == "ok":
+            self.ok += 1
+        if w.ack is not None:
+            self.last_ack = w.ack
+
+    def __len__(self) -> int:
+        return len(self._outcome)
+
+    def __iter__(self) -> Iterator[Write]:
+        for i in range(len(self._outcome)):  # a writer may append meanwhile: what was there when asked
+            ack = self._ack[i]
+            yield Write(self.store, self._seq[i], self._started[i], None if ack != ack else ack,
+                        self.OUTCOMES[self._outcome[i]], self._regions[self._region[i]])
 
 
 @dataclass

@@ -117,8 +117,8 @@ class Progress:
         traffic = self.drill.traffic if self.drill is not None else None
         out = {}
         for name, w in (getattr(traffic, "writers", None) or {}).items():
-            acked = [x.ack for x in w.writes[-200:] if x.ack]
-            out[name] = (sum(1 for x in w.writes if x.outcome == "ok"), time.time() - acked[-1] if acked else None)
+            last = w.writes.last_ack
+            out[name] = (w.writes.ok, time.time() - last if last else None)
         return out
 
     def state(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pymysql
 
 from drill.core.journal import Journal
-from drill.core.measure import Write
+from drill.core.measure import Write, WriteLog
 
 
 class CanaryWriter:
@@ -32,7 +32,7 @@ class CanaryWriter:
         self.classify = classify
         self.role = role
         self.region_of = region_of
-        self.writes: list[Write] = []
+        self.writes = WriteLog(store)  # every write, for the RPO (compact: a drill of hours)
         self._seq = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()

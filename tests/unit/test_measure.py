@@ -11,6 +11,7 @@ from drill.core.measure import (
     Req,
     RtoScanner,
     Write,
+    WriteLog,
     classify_writes,
     downsample,
     phase_verdict,
@@ -294,3 +295,16 @@ def test_downsample_merges_into_means() -> None:
     assert [b["ok"] for b in out] == [pytest.approx(1.5), pytest.approx(5.5), pytest.approx(8.5)]
     assert all(b["failed"] == pytest.approx(1.0) for b in out)
     assert out[1]["by_region"]["r"]["ok"] == pytest.approx(5.5)
+
+
+def test_the_compact_write_log_gives_back_every_write_as_written() -> None:
+    writes = [Write("rds", 1, 1000.125, 1000.25, "ok", "ap-northeast-2"),
+              Write("rds", 2, 1001.0, None, "indeterminate", "ap-northeast-2"),
+              Write("rds", 3, 1002.0, None, "failed", "ap-northeast-1"),
+              Write("rds", 2**40, 1003.5, 1003.75, "ok", "")]
+    log = WriteLog("rds")
+    for w in writes:
+        log.append(w)
+    assert list(log) == writes and len(log) == 4
+    assert log.ok == 2 and log.last_ack == 1003.75
+    assert classify_writes("rds", list(log), {1, 2**40}, None) == classify_writes("rds", writes, {1, 2**40}, None)
