@@ -29,14 +29,14 @@ def _versions(s3: Any, prefix: str) -> int:
 
 
 def test_every_version_and_marker_under_the_prefix_goes_and_nothing_else(s3: Any) -> None:
-    for i in range(1200):
+    for i in range(700):
         s3.put_object(Bucket="canaries", Key=f"drill-canary/d1/{i:09d}", Body=b"1")
-    for i in range(0, 1200, 3):  # a second version, and a plain delete's marker: 2,000 versions and markers in all
+    for i in range(0, 699, 3):  # a second version, and a plain delete's marker: 1,166 versions and markers in all
         s3.put_object(Bucket="canaries", Key=f"drill-canary/d1/{i:09d}", Body=b"2")
         s3.delete_object(Bucket="canaries", Key=f"drill-canary/d1/{i + 1:09d}")
     s3.put_object(Bucket="canaries", Key="drill-canary/d2/000000001", Body=b"other drill")
-    assert _versions(s3, "drill-canary/d1/") == 2000
+    assert _versions(s3, "drill-canary/d1/") == 1166  # past one page and one DeleteObjects call
     keys = s3_delete_versions(s3, "canaries", "drill-canary/d1/")
-    assert len(keys) == 1200
+    assert len(keys) == 700
     assert _versions(s3, "drill-canary/d1/") == 0
     assert _versions(s3, "drill-canary/d2/") == 1
