@@ -74,7 +74,8 @@ class DataPlane:
         capacity = Capacity(cap.node_rps, cap.pod_rps, cap.queue_s)
         limited = capacity.limited
         # requests that may wait (a store call, a queue for capacity) run on the pool; the rest inline
-        self.http = FastServer("dataplane", blocking=lambda req: limited or "/api/" in req.path)
+        self.http = FastServer("dataplane", blocking=lambda req: limited or "/api/" in req.path,
+                               idle_timeout_s=cfg.sandbox.timing.alb_idle_timeout_s)
         self.relays = {}
         for role, db in spec["db"].items():
             def db_open(r: str = role) -> bool:
@@ -144,6 +145,8 @@ class DataPlane:
         last_push = 0.0
         while not self._stop.wait(SYNC_S):
             try:
+                for svc in self.regions.values():
+                    svc.pool.reap()
                 self.sync_once()
                 with self._lock:
                     transitions, self._pending = self._pending, []

@@ -8,6 +8,7 @@ import asyncio
 import functools
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,7 +90,7 @@ class Site:
     def __init__(self, app: App, gate: Callable[[], bool] | None):
         self.app = app
         self.gate = gate
-        self.transports: set[asyncio.Transport] = set()
+        self.transports: dict[asyncio.Transport, _FastProtocol] = {}
         self.port = 0
 
     def open(self) -> bool:
@@ -106,19 +107,21 @@ class _FastProtocol(asyncio.Protocol):
         self.buf = b""
         self.transport: asyncio.Transport | None = None
         self.busy = False
+        self.last = time.monotonic()  # the last request in or response out (the idle timeout's clock)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = conn = cast(asyncio.Transport, transport)  # a stream server's: a Transport
         if not self.site.open():  # the network path is cut: the connection goes nowhere
             conn.abort()
             return
-        self.site.transports.add(conn)
+        self.site.transports[conn] = self
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:
-            self.site.transports.discard(self.transport)
+            self.site.transports.pop(self.transport, None)
 
     def data_received(self, data: bytes) -> None:
+        self.last = time.monotonic()
         self.buf += data
         if not self.busy:
             self._next()
@@ -177,6 +180,7 @@ class _FastProtocol(asyncio.Protocol):
             lines.append("Connection: close")
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.transport.write(payload + (b"" if req.method == "HEAD" else resp.body))
+        self.last = time.monotonic()
         if close:
             self.transport.close()
 
@@ -190,10 +194,12 @@ class FastServer:
     """An asyncio HTTP server on its own thread, for the user-facing hot path: several sites
     (address, port, app, gate) on one event loop and one thread pool."""
 
-    def __init__(self, name: str, blocking: Callable[[Request], bool] | None = None, threads: int = 32):
+    def __init__(self, name: str, blocking: Callable[[Request], bool] | None = None, threads: int = 32,
+                 idle_timeout_s: float | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
         self.blocking = blocking
+        self.idle_timeout_s = idle_timeout_s
         self.name = name
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{name}-app")
         self.loop = asyncio.new_event_loop()
@@ -204,7 +210,21 @@ class FastServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
+        if self.idle_timeout_s:
+            self.loop.call_soon(self._close_idle)
         self.loop.run_forever()
+
+    def _close_idle(self) -> None:
+        """Close the keep-alive connections idle longer than the idle timeout, as a load balancer
+        does (an ALB's default: 60 s): a client that moved to the other region (a DNS switch) does
+        not hold its old connections open here for good."""
+        assert self.idle_timeout_s
+        cutoff = time.monotonic() - self.idle_timeout_s
+        for site in self.sites:
+            for t, proto in list(site.transports.items()):
+                if not proto.busy and proto.last < cutoff:
+                    t.close()
+        self.loop.call_later(min(5.0, self.idle_timeout_s / 4), self._close_idle)
 
     def listen(self, app: App, host: str, port: int, gate: Callable[[], bool] | None = None) -> Site:
         site = Site(app, gate)

@@ -18,6 +18,7 @@ the traffic, and the RTO users feel includes the scale-up that makes it big enou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -78,6 +79,40 @@ class Capacity:
             self._sleep(min(0.02, max(0.001, (1 - tokens) / rate), max(0.0, deadline - self._clock())))
 
 
+class DbPool:
+    """A region's database connections, as an application's pool keeps them: one is taken for a
+    query and given back after (the most recent first), and one idle longer than ``idle_s`` is
+    closed by ``reap``. After a failover the old region's connections go, and after the failback
+    the DR region's: the twin holds the connections the traffic of now needs, not every one it
+    ever opened (a connection a thread kept for good stayed open to a region no longer served)."""
+
+    def __init__(self, connect: Callable[[], Any], idle_s: float):
+        self._connect, self.idle_s = connect, idle_s
+        self._idle: list[tuple[float, Any]] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[Any, bool]:
+        """(connection, whether it was pooled)."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()[1], True
+        return self._connect(), False
+
+    def give(self, conn: Any) -> None:
+        with self._lock:
+            self._idle.append((time.monotonic(), conn))
+
+    def reap(self) -> int:
+        cutoff = time.monotonic() - self.idle_s
+        with self._lock:
+            old = [c for at, c in self._idle if at < cutoff]
+            self._idle = [(at, c) for at, c in self._idle if at >= cutoff]
+        for conn in old:
+            with contextlib.suppress(Exception):
+                conn.close()
+        return len(old)
+
+
 class RegionServices:
     def __init__(self, cfg: Config, role: str, db_endpoint: Callable[[], tuple[str, int]],
                  login: tuple[str, str], client: Callable[[str, str], Any], capacity: Capacity):
@@ -90,7 +125,7 @@ class RegionServices:
         self.capacity = capacity
         self.available: Callable[[str], int] = lambda deployment: 1
         self.serving_nodes: Callable[[], int] = lambda: 1
-        self._local = threading.local()
+        self.pool = DbPool(self._connect, cfg.sandbox.timing.app_db_idle_s)
         self.requests = 0
 
     def serving(self, wl: Workload) -> bool:
@@ -105,27 +140,30 @@ class RegionServices:
 
     # ---------------------------------------------------------------- data plane
 
+    def _connect(self) -> Any:
+        host, port = self.db_endpoint()
+        return pymysql.connect(host=host, port=port, user=self.login[0], password=self.login[1],
+                               database=self.cfg.rds.database, connect_timeout=1, read_timeout=2,
+                               write_timeout=2, autocommit=True)
+
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
         for attempt in (1, 2):
-            conn = getattr(self._local, "conn", None)
-            reused = conn is not None
+            conn, reused = self.pool.take()  # a database that cannot be reached fails the request
             try:
-                if conn is None:
-                    host, port = self.db_endpoint()
-                    conn = pymysql.connect(host=host, port=port, user=self.login[0], password=self.login[1],
-                                           database=self.cfg.rds.database, connect_timeout=1, read_timeout=2,
-                                           write_timeout=2, autocommit=True)
-                    self._local.conn = conn
                 with conn.cursor() as cur:
                     cur.execute(sql, args)
-                    return list(cur.fetchall()), int(cur.lastrowid or 0)
+                    out = list(cur.fetchall()), int(cur.lastrowid or 0)
             except pymysql.MySQLError as exc:
-                self._local.conn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
                 # a pooled connection the server dropped: reconnect once, as an application's pool
                 # with pre-ping does; a database that cannot be reached still fails the request
                 gone = isinstance(exc, pymysql.InterfaceError) or (exc.args and exc.args[0] in (2006, 2013, 2055))
                 if not (reused and gone and attempt == 1):
                     raise
+                continue
+            self.pool.give(conn)
+            return out
         raise AssertionError("unreachable")
 
     def data(self, wl: Workload, req: Request, rest: str) -> Response:

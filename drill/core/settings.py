@@ -117,6 +117,8 @@ class SandboxTiming(Model):
     replication_poll_s: float = Field(gt=0)
     metrics_interval_s: float = Field(1.0, gt=0)  # ReplicaLag, HealthCheckStatus published this often
     alarm_eval_s: float = Field(0.5, gt=0)  # CloudWatch alarms evaluated this often
+    alb_idle_timeout_s: float = Field(60, gt=0)  # a load balancer closes a connection idle this long (ALB's default)
+    app_db_idle_s: float = Field(30, gt=0)  # the services' pools close a database connection idle this long
 
 
 class SandboxCapacity(Model):
