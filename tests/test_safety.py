@@ -58,15 +58,19 @@ def test_guardrails_cannot_be_loosened(loosen: list[str], words: str, account: d
     assert words in _one_line(res)
 
 
-def test_a_fault_whose_resources_are_missing_is_refused_before_anything_changes(account: dict[str, str],
-                                                                               tmp_path: Path) -> None:
-    """A config naming a VPC the account does not have: region_outage would cut nothing, and the
-    drill would measure a failover from a region that never went dark."""
+@pytest.mark.parametrize("sets, env, words", [
+    # a VPC the account does not have: region_outage would cut nothing, and the drill would measure
+    # a failover from a region that never went dark
+    (["--set", "network.primary.vpc=portforge-vpc-typo"], {}, "VPC portforge-vpc-typo not found"),
+    # a kubeconfig without the policy's clusters: the scale-up would fail in the middle of the failover
+    ([], {"KUBECONFIG": "/nonexistent/kubeconfig"}, "Kubernetes: no client for the primary cluster"),
+], ids=["missing-vpc", "missing-kubeconfig"])
+def test_what_a_drill_acts_on_is_checked_before_anything_changes(sets: list[str], env: dict[str, str], words: str,
+                                                                  account: dict[str, str], tmp_path: Path) -> None:
     before = world(account)
     res = drill("run", "--target", "aws", "--confirm", ACCOUNT, "--cadence", "quarterly", "-k", "failover_under_load",
-                "--reports", str(tmp_path), *sandbox_sets(), "--set", "network.primary.vpc=portforge-vpc-typo",
-                env=account)
-    assert "VPC portforge-vpc-typo not found" in _one_line(res)
+                "--reports", str(tmp_path), *sandbox_sets(), *sets, env={**account, **env})
+    assert words in _one_line(res)
     assert world(account) == before
     for folder in tmp_path.iterdir():
         assert not [e for e in events_of(folder) if e.event == "aws_call"]

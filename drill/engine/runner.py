@@ -26,7 +26,7 @@ from drill.engine.drill import Drill
 from drill.engine.progress import Progress
 from drill.engine.session import Session
 from drill.faults.registry import get as get_fault
-from drill.plan.catalogue import collect, drill_config_env, fresh_scenarios, pytest_args
+from drill.plan.catalogue import all_calls, collect, drill_config_env, fresh_scenarios, pytest_args
 from drill.targets.base import Target
 from drill.targets.factory import make_target
 
@@ -99,16 +99,32 @@ def preflight(loaded: LoadedConfig, target_name: str, cadence: str, select: str 
         target.close()
         raise InvalidInput(f"--target {target_name}: cannot run {len(plan['unavailable'])} step(s): "
                            + "; ".join(plan["unavailable"][:3]) + " (drill plan shows them)")
-    faults = sorted({st["fault"] for sc in plan["scenarios"] for st in sc["steps"] if st.get("fault")})
-    if progress is not None and faults:
-        progress.stage = f"checking what {', '.join(faults)} act on"
     try:
-        for name in faults:  # what each fault acts on exists, before anything changes (read-only)
-            get_fault(name).preflight(target)
+        ready_before_changes(target, plan, progress)
     except BaseException:
         target.close()
         raise
     return target, {sc.nodeid for sc in scenarios}
+
+
+def ready_before_changes(target: Target, plan: dict[str, Any], progress: Progress | None) -> None:
+    """Before the drill changes anything (read-only): what each fault acts on exists, and the
+    clusters' Kubernetes clients load from the kubeconfig. Bad input then ends the drill here (one
+    line, exit 2, nothing mutated), and neither a VPC lookup nor the Kubernetes client's import
+    (1.5 s, 33 MB) lands inside a measured phase (the scale-up of the failover)."""
+    faults = sorted({st["fault"] for sc in plan["scenarios"] for st in sc["steps"] if st.get("fault")})
+    if progress is not None and faults:
+        progress.stage = f"checking what {', '.join(faults)} act on"
+    for name in faults:
+        get_fault(name).preflight(target)
+    if any(c["kind"] == "kubernetes" for c in all_calls(plan)):
+        for role in ("primary", "dr"):
+            cluster = target.cfg.side(role).cluster.cluster
+            try:
+                target.kube(role)
+            except Exception as exc:
+                raise InvalidInput(f"Kubernetes: no client for the {role} cluster {cluster} from the kubeconfig "
+                                   f"({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
 def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly", reports_dir: str | None = None,
