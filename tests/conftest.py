@@ -139,3 +139,31 @@ def steady(twin: Any, account: dict[str, str]) -> Iterator[dict[str, Any]]:
     res = twin.reset()
     assert res["healthy"], res
     yield world(account)
+
+
+def leftovers(env: dict[str, str], drill_id: str, cfg: Any = CFG) -> list[str]:
+    """What a drill left of its data, read through the account's APIs: any version or delete marker
+    of its canary and probe objects in the policy's buckets (replication needs versioning, where a
+    plain delete only hides an object), any canary item in a global table, in both regions, and
+    any version of the drill's lock."""
+    left: list[str] = []
+    for role in ("primary", "dr"):
+        side = cfg.side(role)
+        s3 = client(env, "s3", side.region)
+        for bucket in side.buckets:
+            for prefix in (f"drill-canary/{drill_id}/", f"drill-probe/{drill_id}/"):
+                for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+                    left += [f"s3://{bucket}/{v['Key']} {kind}" for kind in ("Versions", "DeleteMarkers")
+                             for v in page.get(kind, [])]
+        ddb = client(env, "dynamodb", side.region)
+        for table in cfg.dynamodb.tables:
+            for page in ddb.get_paginator("scan").paginate(TableName=table.name):
+                left += [f"{side.region} {table.name} {item[table.hash_key]['S']}" for item in page["Items"]
+                         if item[table.hash_key].get("S", "").startswith(f"drill-canary#{drill_id}")]
+    # the lock: each renewal (every 20 s) wrote a version of it; its release removes them all
+    lock_bucket = cfg.lock.bucket or cfg.side("primary").buckets[0]
+    s3 = client(env, "s3", cfg.side("primary").region)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=lock_bucket, Prefix=cfg.lock.key):
+        left += [f"s3://{lock_bucket}/{v['Key']} {kind}" for kind in ("Versions", "DeleteMarkers")
+                 for v in page.get(kind, []) if v["Key"] == cfg.lock.key]
+    return left

@@ -26,7 +26,17 @@ from drill.core.journal import iter_journal
 from drill.plan.arns import arn_of
 from drill.plan.catalogue import all_calls
 from drill.plan.iam import grants
-from tests.conftest import CFG, account_env, drill, only_drill, sandbox_sets, start_drill, wait_journal, world
+from tests.conftest import (
+    CFG,
+    account_env,
+    drill,
+    leftovers,
+    only_drill,
+    sandbox_sets,
+    start_drill,
+    wait_journal,
+    world,
+)
 
 DELAY_S = 1.5
 ACCOUNT = CFG.policy.accounts[0]
@@ -78,6 +88,8 @@ def test_quarterly_on_the_aws_path_passes_and_leaves_the_account_as_found(delaye
     assert phases["dns"]["duration_s"] >= ttl, phases["dns"]
 
     assert world(delayed) == before
+    left = leftovers(delayed, result["drill_id"])  # its data too, as on the sandbox target
+    assert not left, f"{len(left)} left, e.g. {left[:3]}"
 
     # every AWS call made is planned and granted
     plan_aws = json.loads(drill("plan", "--target", "aws", "--cadence", "all", "--json", *sandbox_sets(),

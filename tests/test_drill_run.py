@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CFG, client, drill, only_drill
+from tests.conftest import CFG, drill, leftovers, only_drill
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -104,23 +104,11 @@ def test_the_drill_leaves_nothing_of_its_data_in_either_region(all_cadences: dic
                                                                 account: dict[str, str]) -> None:
     """Read through the account's APIs: no version and no delete marker of the drill's canary and
     probe objects in any of the policy's buckets (replication needs versioning, where a plain delete
-    only hides an object), and no canary item in any global table, in both regions."""
+    only hides an object), no canary item in any global table, in both regions, and no version of
+    the drill's lock."""
     drill_id = all_cadences["result"]["drill_id"]
     assert all_cadences["result"]["rpo"]["s3"]["acked"] > 0  # there was something to remove
-    left: list[str] = []
-    for role in ("primary", "dr"):
-        side = CFG.side(role)
-        s3 = client(account, "s3", side.region)
-        for bucket in side.buckets:
-            for prefix in (f"drill-canary/{drill_id}/", f"drill-probe/{drill_id}/"):
-                for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-                    left += [f"s3://{bucket}/{v['Key']} {kind}" for kind in ("Versions", "DeleteMarkers")
-                             for v in page.get(kind, [])]
-        ddb = client(account, "dynamodb", side.region)
-        for table in CFG.dynamodb.tables:
-            for page in ddb.get_paginator("scan").paginate(TableName=table.name):
-                left += [f"{side.region} {table.name} {item[table.hash_key]['S']}" for item in page["Items"]
-                         if item[table.hash_key].get("S", "").startswith(f"drill-canary#{drill_id}")]
+    left = leftovers(account, drill_id)
     assert not left, f"{len(left)} left, e.g. {left[:3]}"
 
 
