@@ -6,7 +6,9 @@ user traffic ran, and the canary writes so far, the data the twin stores), then 
 (target: under 10 %).
 
 Usage: python bench/soak.py [--time-scale 0.1] [--interval 5] [--cadence quarterly] [--trace DIR]
-Uses the twin in DRILL_RUNTIME_DIR if one runs, else starts one (and stops it after).
+Uses the twin in DRILL_RUNTIME_DIR if one runs, else starts one (and stops it after); a twin it
+starts also counts its live objects by class at minute 1 and after the drill (DRILL_TWIN_COUNTS),
+and the classes that grew most are printed: what the twin still holds once the drill's data is gone.
 """
 
 from __future__ import annotations
@@ -81,12 +83,15 @@ def main() -> int:
         return 2
     if args.trace:
         Path(args.trace).mkdir(parents=True, exist_ok=True)
+    reports = tempfile.mkdtemp(prefix="soak-")
+    counts = Path(reports) / "twin-counts"  # what the twin's objects are, at minute 1 and after the drill
     if started_twin:
-        env = dict(os.environ, DRILL_TWIN_TRACEMALLOC=str(Path(args.trace).resolve())) if args.trace else None
-        subprocess.run([sys.executable, "-m", "drill", "sandbox", "up"], cwd=REPO, check=True, env=env)
+        diag = {"DRILL_TWIN_TRACEMALLOC": str(Path(args.trace).resolve())} if args.trace else \
+            {"DRILL_TWIN_COUNTS": str(counts)}
+        subprocess.run([sys.executable, "-m", "drill", "sandbox", "up"], cwd=REPO, check=True,
+                       env=dict(os.environ, **diag))
     twin = attach()
     assert twin is not None
-    reports = tempfile.mkdtemp(prefix="soak-")
     out_path = Path(reports) / "drill.out"  # a file, not a pipe: hours of status lines never block the drill
     with open(out_path, "w") as out_file:
         proc = subprocess.Popen([sys.executable, "-m", "drill", "run", "--cadence", args.cadence, "--time-scale",
@@ -104,6 +109,8 @@ def main() -> int:
             if minute != current:  # a minute is over: print it as it was
                 activity[current] = journal.read()
                 _print_minute(current, minutes[current], activity[current])
+                if current == 1 and started_twin and not args.trace:
+                    os.kill(int(twin.state["pid"]), signal.SIGUSR2)  # the twin's object counts: twin-000
                 current = minute
             if args.trace and minute not in minutes and twin.state.get("tracing"):
                 os.kill(int(twin.state["pid"]), signal.SIGUSR2)
@@ -117,6 +124,9 @@ def main() -> int:
         activity[current] = journal.read()
         _print_minute(current, minutes[current], activity[current])
         out = out_path.read_text(errors="replace")
+        if started_twin and not args.trace:
+            os.kill(int(twin.state["pid"]), signal.SIGUSR2)  # after the drill's cleanup: twin-001
+            _wait_for(counts / "twin-001.counts.json", 60)
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -138,8 +148,28 @@ def main() -> int:
             grew_kb = minutes[last][name][0] - minutes[1][name][0]
             print(f"the twin holds the drill's data: {name} grew {grew_kb / 1024:.1f} MB from minute 1 while the "
                   f"drill stored {stored} more canary writes ({grew_kb * 1024 / stored:,.0f} bytes a write)")
+    _print_counts(counts)
     print(f"worst growth {worst:.1f} %: {'flat' if worst < 10 else 'NOT flat'}; run took {time.monotonic() - t0:.0f} s")
     return 0 if worst < 10 and proc.returncode == 0 else 1
+
+
+def _wait_for(path: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def _print_counts(folder: Path) -> None:
+    """The classes whose live objects grew most in the twin from minute 1 to after the drill (its
+    canaries removed): objects that stay are held, not freed; RSS that stays without them is the
+    allocator keeping freed memory."""
+    try:
+        first, end = (json.loads((folder / f"twin-{n:03d}.counts.json").read_text()) for n in (0, 1))
+    except (OSError, ValueError):
+        return
+    grew = sorted(((end.get(k, 0) - first.get(k, 0), k) for k in set(first) | set(end)), reverse=True)[:12]
+    print(f"the twin's live objects, minute 1 -> after the drill: {sum(first.values()):,} -> {sum(end.values()):,}; "
+          "grew most: " + ", ".join(f"{k} {d:+,}" for d, k in grew if d > 0))
 
 
 def _growth(minutes: dict[int, dict[str, list[int]]], first: int, last: int, title: str) -> float:
