@@ -109,7 +109,7 @@ def main() -> int:
             if minute != current:  # a minute is over: print it as it was
                 activity[current] = journal.read()
                 _print_minute(current, minutes[current], activity[current])
-                if current == 1 and started_twin and not args.trace:
+                if current == 1 and started_twin and twin.state.get("counting"):
                     os.kill(int(twin.state["pid"]), signal.SIGUSR2)  # the twin's object counts: twin-000
                 current = minute
             if args.trace and minute not in minutes and twin.state.get("tracing"):
@@ -124,7 +124,7 @@ def main() -> int:
         activity[current] = journal.read()
         _print_minute(current, minutes[current], activity[current])
         out = out_path.read_text(errors="replace")
-        if started_twin and not args.trace:
+        if started_twin and twin.state.get("counting"):
             os.kill(int(twin.state["pid"]), signal.SIGUSR2)  # after the drill's cleanup: twin-001
             _wait_for(counts / "twin-001.counts.json", 60)
     finally:

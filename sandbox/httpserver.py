@@ -220,11 +220,13 @@ class FastServer:
         not hold its old connections open here for good."""
         assert self.idle_timeout_s
         cutoff = time.monotonic() - self.idle_timeout_s
-        for site in self.sites:
-            for t, proto in list(site.transports.items()):
-                if not proto.busy and proto.last < cutoff:
-                    t.close()
-        self.loop.call_later(min(5.0, self.idle_timeout_s / 4), self._close_idle)
+        try:
+            for site in self.sites:
+                for t, proto in list(site.transports.items()):
+                    if not proto.busy and proto.last < cutoff:
+                        t.close()
+        finally:  # whatever happened, the next round comes
+            self.loop.call_later(min(5.0, self.idle_timeout_s / 4), self._close_idle)
 
     def listen(self, app: App, host: str, port: int, gate: Callable[[], bool] | None = None) -> Site:
         site = Site(app, gate)

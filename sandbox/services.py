@@ -147,20 +147,23 @@ class RegionServices:
                                write_timeout=2, autocommit=True)
 
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
+        conn, reused = self.pool.take()  # a database that cannot be reached fails the request
         for attempt in (1, 2):
-            conn, reused = self.pool.take()  # a database that cannot be reached fails the request
             try:
                 with conn.cursor() as cur:
                     cur.execute(sql, args)
                     out = list(cur.fetchall()), int(cur.lastrowid or 0)
-            except pymysql.MySQLError as exc:
+            except BaseException as exc:
                 with contextlib.suppress(Exception):
                     conn.close()
-                # a pooled connection the server dropped: reconnect once, as an application's pool
+                # a pooled connection the server dropped: reconnect once with a new connection (not
+                # another pooled one, as dead after a cut or a promotion), as an application's pool
                 # with pre-ping does; a database that cannot be reached still fails the request
-                gone = isinstance(exc, pymysql.InterfaceError) or (exc.args and exc.args[0] in (2006, 2013, 2055))
+                gone = isinstance(exc, pymysql.InterfaceError) or (
+                    isinstance(exc, pymysql.MySQLError) and exc.args and exc.args[0] in (2006, 2013, 2055))
                 if not (reused and gone and attempt == 1):
                     raise
+                conn, reused = self._connect(), False
                 continue
             self.pool.give(conn)
             return out

@@ -91,6 +91,8 @@ class Supervisor:
                 raise SystemExit(f"sandbox.ports.{name}: port {port} on {self.host} is in use")
         os.environ.update(AWS_ENV)
         os.environ["MOTO_ACCOUNT_ID"] = cfg.sandbox.account_id
+        # before any part can report healthy: a client attaches as soon as the state says so
+        write_json_atomic(self.rundir / "secrets.json", {"slack_token": self.secrets["slack_token"]})
         t0 = time.monotonic()
         mysql = self._start_mysql()
         t = time.monotonic()
@@ -413,6 +415,7 @@ def main() -> None:
     trace_dir = os.environ.get("DRILL_TWIN_TRACEMALLOC")
     if os.environ.get("DRILL_TWIN_COUNTS"):
         _arm_counts(Path(os.environ["DRILL_TWIN_COUNTS"]))
+        sup.twin.state["counting"] = True  # SIGUSR2's default would end the twin: bench/soak.py asks first
     if trace_dir:
         _arm_tracing(Path(trace_dir))
         sup.twin.state["tracing"] = True  # bench/soak.py signals only a twin that says so
@@ -421,7 +424,6 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         sup.start()
-        write_json_atomic(rundir / "secrets.json", {"slack_token": sup.secrets["slack_token"]})
     except BaseException as exc:
         sup.twin.state.update(phase="failed", healthy=False,
                               error=str(exc) if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}")

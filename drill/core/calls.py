@@ -103,7 +103,8 @@ class Ctx:
 
     def drill_objects(self, role: str, prefix: str) -> tuple[str, ...]:
         """The drill's own objects in a region's buckets (``prefix``: CANARY_PREFIX or PROBE_PREFIX)."""
-        assert prefix in (CANARY_PREFIX, PROBE_PREFIX), prefix
+        if prefix not in (CANARY_PREFIX, PROBE_PREFIX):
+            raise ValueError(f"the drill's objects live under {CANARY_PREFIX} or {PROBE_PREFIX}, not {prefix!r}")
         return tuple(f"arn:aws:s3:::{n}/{prefix}*" for n in self.cfg.side(role).buckets)
 
     def nodegroup(self, role: str) -> str:

@@ -7,19 +7,43 @@ from __future__ import annotations
 
 import socket
 import time
+from types import SimpleNamespace
 from typing import Any
+
+import pymysql
 
 from drill.core.waits import wait_until
 from sandbox.httpserver import FastServer, Response
-from sandbox.services import DbPool
+from sandbox.services import DbPool, RegionServices
 
 
 class _Conn:
-    def __init__(self) -> None:
+    def __init__(self, dead: bool = False) -> None:
         self.closed = False
+        self.dead = dead
 
     def close(self) -> None:
         self.closed = True
+
+    def cursor(self) -> Any:
+        conn = self
+
+        class _Cursor:
+            lastrowid = 0
+
+            def __enter__(self) -> Any:
+                return self
+
+            def __exit__(self, *exc: Any) -> None:
+                pass
+
+            def execute(self, sql: str, args: Any) -> None:
+                if conn.dead:  # the server went away (a cut, a promotion) while the connection idled
+                    raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+
+            def fetchall(self) -> list[tuple[Any, ...]]:
+                return [(1,)]
+        return _Cursor()
 
 
 def test_a_pool_gives_back_its_most_recent_connection_and_closes_the_idle_ones() -> None:
@@ -40,6 +64,25 @@ def test_a_pool_gives_back_its_most_recent_connection_and_closes_the_idle_ones()
     again, reused = pool.take()
     assert again is b and reused
     assert pool.take()[1] is False and len(made) == 3  # nothing pooled left: a new connection
+
+
+def test_a_request_that_finds_its_pooled_connection_dead_reconnects_with_a_new_one() -> None:
+    """After a database cut or a promotion every pooled connection is dead: the retry takes a new
+    connection, not the next dead one from the pool (which would fail the request for nothing)."""
+    made: list[_Conn] = []
+
+    def connect() -> Any:
+        made.append(_Conn())
+        return made[-1]
+
+    pool = DbPool(connect, idle_s=60)
+    dead = [_Conn(dead=True), _Conn(dead=True)]
+    for conn in dead:
+        pool.give(conn)
+    services = SimpleNamespace(pool=pool, _connect=connect)
+    assert RegionServices._sql(services, "SELECT 1") == ([(1,)], 0)  # type: ignore[arg-type]
+    assert len(made) == 1 and dead[1].closed and not dead[0].closed
+    assert pool.take() == (made[0], True)  # the new connection went back to the pool
 
 
 def _request(sock: socket.socket) -> bytes:
