@@ -3,7 +3,9 @@
 profile's short clocks as --set values. This twin is its own, started with an RDS replication
 delay, on its own loopback addresses.
 
-- every scenario passes, the same scenarios `--target sandbox` collects;
+- every scenario passes, the same scenarios `--target sandbox` collects, with the load run as locust
+  workers in a Deployment in the DR cluster (``load.mode: kubernetes``, the twin's kubelet running
+  each pod as a process) streaming every request to the drill's master, removed at the end;
 - the RDS RPO is the delay the twin was started with (within 0.25 s);
 - the DNS phase lasts at least the record TTL applied;
 - the Route 53 records, the databases' roles and the node groups are as they were before;
@@ -30,6 +32,7 @@ from tests.conftest import (
     CFG,
     account_env,
     drill,
+    events_of,
     leftovers,
     only_drill,
     sandbox_sets,
@@ -37,6 +40,8 @@ from tests.conftest import (
     wait_journal,
     world,
 )
+from tests.test_load_kubernetes import MODE as LOAD_AS_PODS
+from tests.test_load_kubernetes import NONE_LEFT, workers_left
 
 DELAY_S = 1.5
 ACCOUNT = CFG.policy.accounts[0]
@@ -69,9 +74,23 @@ def _recorded_calls(folder: Path) -> list[dict[str, Any]]:
 def test_quarterly_on_the_aws_path_passes_and_leaves_the_account_as_found(delayed: dict[str, str],
                                                                            tmp_path: Path) -> None:
     before = world(delayed)
-    res = _run_aws(delayed, tmp_path, "--cadence", "all")
+    twin_pid = int(json.loads((Path(delayed["DRILL_RUNTIME_DIR"]) / "state.json").read_text())["pid"])
+    assert workers_left(delayed, twin_pid) == NONE_LEFT
+    res = _run_aws(delayed, tmp_path, "--cadence", "all", *LOAD_AS_PODS)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     folder = only_drill(tmp_path)
+
+    # the load ran as pods, every request through the master, and the pods are gone
+    events = events_of(folder)
+    k8s_calls = [e.get("operation") for e in events if e.event == "k8s_call"]
+    for op in ("create_namespace", "create_namespaced_deployment", "delete_namespaced_deployment", "delete_namespace"):
+        assert op in k8s_calls, (op, k8s_calls)
+    assert any(e.event == "load_workers_removed" for e in events)
+    started = [e for e in events if e.event == "load_started"]
+    assert started and all(len(e.get("pids")) == 1 for e in started)  # the master only: no worker runs here
+    summary = next(e for e in events if e.event == "requests_summary")
+    assert summary.get("total") > 1000, summary
+    assert workers_left(delayed, twin_pid) == NONE_LEFT
     result = json.loads((folder / "result.json").read_text())
     names = {s["name"]: s["status"] for s in result["scenarios"]}
     plan = json.loads(drill("plan", "--target", "sandbox", "--cadence", "all", "--json", check=True).stdout)

@@ -1,9 +1,10 @@
 """Load in the Kubernetes mode (``load.mode: kubernetes``) against the twin's API, as on a cluster:
 the drill creates a Deployment of locust workers in the DR cluster (and its namespace), the twin's
-kubelet runs each Ready pod as a local worker process, the workers stream their records to the
-drill's master (no worker runs where the drill runs), and the Deployment, its namespace and the
-worker processes are gone at the end of the drill, and after a hard kill once `drill rollback` ran
-(with the drill's canary objects, the copies still replicating at the kill included)."""
+kubelet runs each Ready pod as a local worker process, and the workers stream their records to the
+drill's master. After a hard kill the Deployment, its namespace and the worker processes are gone
+once `drill rollback` ran (with the drill's canary objects, the copies still replicating at the kill
+included). A whole drill with its load as pods, removed at its end, is the aws path's quarterly run
+(tests/test_aws_path.py: the account's drill, where load from a cluster is what one would use)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.conftest import CFG, client, drill, events_of, only_drill, start_dril
 
 K8S = CFG.load.kubernetes
 assert K8S is not None
+NONE_LEFT = {"deployments": [], "namespaces": [], "workers": []}
 MODE = ["--set", "load.mode=kubernetes", "--set", "load.workers=2", "--set", "load.master_port=0"]
 
 
@@ -26,13 +28,12 @@ def _api(env: dict[str, str]) -> tuple[Any, Any]:
     return k8s.AppsV1Api(api), k8s.CoreV1Api(api)
 
 
-def _left(env: dict[str, str], twin: Any) -> dict[str, Any]:
-    """What of the load workers is on the cluster, and running as the twin's pods."""
+def workers_left(env: dict[str, str], twin_pid: int) -> dict[str, Any]:
+    """What of the load workers is on the cluster, and running as the pods of the twin ``twin_pid``."""
     apps, core = _api(env)
     deployments = [d.metadata.name for d in apps.list_deployment_for_all_namespaces().items
                    if (d.metadata.labels or {}).get("app.kubernetes.io/name") == "drill-load-worker"]
     namespaces = [n.metadata.name for n in core.list_namespace().items if n.metadata.name == K8S.namespace]
-    twin_pid = int(twin.state["pid"])
     workers = [pid for pid, (ppid, args) in _processes().items()
                if ppid == twin_pid and "locust" in args and "--worker" in args]
     return {"deployments": deployments, "namespaces": namespaces, "workers": workers}
@@ -60,33 +61,15 @@ def _until(check: Any, what: str, timeout: float = 30) -> None:
         time.sleep(0.3)
 
 
-def test_a_drill_runs_its_load_as_pods_and_removes_them(sandbox_env: dict[str, str], account: dict[str, str],
-                                                        twin: Any, tmp_path: Path) -> None:
-    assert _left(account, twin) == {"deployments": [], "namespaces": [], "workers": []}
-    res = drill("run", "--cadence", "quarterly", "--reports", str(tmp_path), *MODE, env=sandbox_env, timeout=600)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    folder = only_drill(tmp_path)
-    events = events_of(folder)
-    calls = [e.get("operation") for e in events if e.event == "k8s_call"]
-    assert "create_namespace" in calls and "create_namespaced_deployment" in calls, calls
-    assert "delete_namespaced_deployment" in calls and "delete_namespace" in calls, calls
-    assert any(e.event == "load_workers_removed" for e in events)
-    started = [e for e in events if e.event == "load_started"]
-    assert started and all(len(e.get("pids")) == 1 for e in started)  # the master only: no worker runs here
-    summary = next(e for e in events if e.event == "requests_summary")
-    assert summary.get("total") > 1000, summary  # every request came from the pods, through the master
-    rto = next(e for e in events if e.event == "rto")
-    assert rto.get("rto_s") is not None and rto.get("met"), rto.model_extra
-    assert _left(account, twin) == {"deployments": [], "namespaces": [], "workers": []}
-
-
 def test_a_hard_kill_leaves_the_workers_to_drill_rollback(sandbox_env: dict[str, str], account: dict[str, str],
                                                           twin: Any, tmp_path: Path) -> None:
+    twin_pid = int(twin.state["pid"])
+    assert workers_left(account, twin_pid) == NONE_LEFT  # what is found later is this drill's
     proc = start_drill(["run", "--cadence", "quarterly", "--reports", str(tmp_path), *MODE], sandbox_env)
     try:
         wait_journal(tmp_path, proc, lambda e: e.event == "k8s_call" and e.get("operation") ==
                      "create_namespaced_deployment", "the workers' deployment", timeout=120)
-        _until(lambda: len(_left(account, twin)["workers"]) == 2, "two worker processes started by the twin's kubelet")
+        _until(lambda: len(workers_left(account, twin_pid)["workers"]) == 2, "two worker processes started by the twin's kubelet")
         folder = only_drill(tmp_path)
         _until(lambda: (folder / "load" / "requests.csv.gz").exists()
                and (folder / "load" / "requests.csv.gz").stat().st_size > 0, "requests logged by the master")
@@ -95,12 +78,12 @@ def test_a_hard_kill_leaves_the_workers_to_drill_rollback(sandbox_env: dict[str,
         proc.communicate(timeout=30)
     master = next(e for e in events_of(folder) if e.event == "load_started").get("pids")[0]
     _until(lambda: master not in _processes(), "the locust master ending with the drill that started it")
-    left = _left(account, twin)
+    left = workers_left(account, twin_pid)
     assert left["deployments"] and left["namespaces"], left  # a hard kill removes nothing
     res = drill("rollback", "--reports", str(tmp_path), env=sandbox_env, timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr
-    _until(lambda: _left(account, twin) == {"deployments": [], "namespaces": [], "workers": []},
-           f"the workers removed by the rollback: {_left(account, twin)}")
+    _until(lambda: workers_left(account, twin_pid) == NONE_LEFT,
+           f"the workers removed by the rollback: {workers_left(account, twin_pid)}")
     assert any(e.event == "load_workers_removed" for e in events_of(folder))
     # the canary objects written just before the kill are gone from both regions, the copies that
     # were still replicating when the rollback deleted the originals included
