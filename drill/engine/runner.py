@@ -26,6 +26,7 @@ from drill.engine.drill import Drill
 from drill.engine.progress import Progress
 from drill.engine.session import Session
 from drill.faults.registry import get as get_fault
+from drill.ops import eks
 from drill.plan.catalogue import all_calls, collect, drill_config_env, fresh_scenarios, pytest_args
 from drill.targets.base import Target
 from drill.targets.factory import make_target
@@ -111,7 +112,8 @@ def ready_before_changes(target: Target, plan: dict[str, Any], progress: Progres
     """Before the drill changes anything (read-only): what each fault acts on exists, and the
     clusters' Kubernetes clients load from the kubeconfig. Bad input then ends the drill here (one
     line, exit 2, nothing mutated), and neither a VPC lookup nor the Kubernetes client's import
-    (1.5 s, 33 MB) lands inside a measured phase (the scale-up of the failover)."""
+    (1.5 s, 33 MB) and the models its answers need (about 25 MB) land inside a measured phase (the
+    scale-up of the failover)."""
     faults = sorted({st["fault"] for sc in plan["scenarios"] for st in sc["steps"] if st.get("fault")})
     if progress is not None and faults:
         progress.stage = f"checking what {', '.join(faults)} act on"
@@ -125,6 +127,7 @@ def ready_before_changes(target: Target, plan: dict[str, Any], progress: Progres
             except Exception as exc:
                 raise InvalidInput(f"Kubernetes: no client for the {role} cluster {cluster} from the kubeconfig "
                                    f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+        eks.load_models()
 
 
 def run_drill(loaded: LoadedConfig, target: str = "sandbox", cadence: str = "quarterly", reports_dir: str | None = None,

@@ -16,6 +16,23 @@ if TYPE_CHECKING:
     from kubernetes.client import V1ObjectMeta
 
 
+# The Kubernetes APIs the drill calls and what they answer with (the calls in this module,
+# load_workers.py, the capacity faults, route53.py's ingress lookup). The client imports each API
+# and model lazily, with their pydantic validators, the first time one is used: about 30 MB and a
+# few hundred ms, which landed inside the failover's scale-up phase. `load_models` imports them
+# before the drill changes anything; one missing here is only imported later, as before.
+APIS = ("AppsV1Api", "CoreV1Api", "NetworkingV1Api")
+RESPONSE_MODELS = ("V1DeploymentList", "V1DaemonSetList", "V1PodList", "V1NodeList", "V1IngressList", "V1Scale",
+                   "V1Namespace", "V1Deployment", "V1Pod", "V1Status")
+
+
+def load_models() -> None:
+    from kubernetes import client
+
+    for name in APIS + RESPONSE_MODELS:
+        getattr(client, name)
+
+
 @dataclass(frozen=True)
 class WorkloadState:
     kind: str
