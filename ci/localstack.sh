@@ -127,8 +127,9 @@ stop() {
 
 reset() {
   # everything install made or LocalStack wrote: its library and cache folders, state, our home
+  # (not the install lock beside it: an install holding it would otherwise run beside the next)
   stop
-  rm -rf "$LS_HOME" "$LS_HOME.lock" /var/lib/localstack /usr/lib/localstack /tmp/localstack /tmp/localstack-s3-storage
+  rm -rf "$LS_HOME" /var/lib/localstack /usr/lib/localstack /tmp/localstack /tmp/localstack-s3-storage
   echo "localstack: reset (removed $LS_HOME, /var/lib/localstack, /usr/lib/localstack, /tmp/localstack*)"
 }
 
