@@ -164,7 +164,10 @@ def _wait_steady(twin: Twin, deadline_s: float = 60.0) -> bool:
     while time.monotonic() < end:
         state = twin.refresh_state()
         checks = twin.health_metrics()
-        if state["healthy"] and checks and all(h for _, h in checks):
+        lags_ok = all(lag >= 0 for _, _, lag in twin.lags())  # the replica's lag known (not NULL)
+        if state["healthy"] and checks and all(h for _, h in checks) and lags_ok:
+            if twin.monitor is not None:  # CloudWatch's latest datapoints are the steady values,
+                twin.monitor.publish()    # not the last ones before (ReplicaLag -1 of a stopped replica)
             return True
         time.sleep(0.2)
     return False

@@ -178,3 +178,21 @@ def test_a_planted_defect_is_a_gap_in_the_audit(case: Any, twin: Any, account: d
 def test_the_twin_audits_clean_after_every_plant_was_reverted(account: dict[str, str]) -> None:
     code, checks = _audit(account)  # no reset first: what a revert left broken shows here
     assert code == 0, {k: c["problems"] for k, c in checks.items() if not c["ok"]}
+
+
+def test_after_a_reset_the_account_shows_replication_running(twin: Any, account: dict[str, str]) -> None:
+    """The twin's reset returns only once CloudWatch's latest ReplicaLag is the restarted
+    replication's (>= 0): the next case's audit read the stopped one's -1 (a CI failure). Without
+    the reset's own publish the -1 is still the latest datapoint for up to a publish interval."""
+    ops, side = Ops(account, CFG), CFG.side("dr")
+    cw = ops.aws("cloudwatch", "dr")
+    seen = []
+    for _ in range(3):
+        _replication_stopped(ops)
+        twin.reset()
+        now = time.time()  # as drill.ops.rds.replica_lag_s reads it: the latest datapoint
+        points = cw.get_metric_statistics(Namespace="AWS/RDS", MetricName="ReplicaLag", StartTime=now - 6,
+                                          EndTime=now + 1, Period=1, Statistics=["Maximum"],
+                                          Dimensions=[{"Name": "DBInstanceIdentifier", "Value": side.db.id}])
+        seen.append(max(points["Datapoints"], key=lambda p: p["Timestamp"])["Maximum"] if points["Datapoints"] else None)
+    assert all(lag is not None and lag >= 0 for lag in seen), f"ReplicaLag read straight after each reset: {seen}"

@@ -40,6 +40,7 @@ class Monitor:
         self.notified = 0
         self.errors: list[str] = []
         self._stop = threading.Event()
+        self._publishing = threading.Lock()  # one publish at a time: a late one cannot land stale values
 
     def start(self) -> None:
         threading.Thread(target=self._loop, args=(self.interval_s, self.publish), name="metrics", daemon=True).start()
@@ -59,6 +60,13 @@ class Monitor:
     # ------------------------------------------------------------------ metrics AWS publishes
 
     def publish(self) -> None:
+        """Read the values and put them, under a lock: a publish that read its values before a
+        change has put them before the next publish starts (the twin's reset publishes once after
+        the steady state returns, so the latest datapoint is never one from before it)."""
+        with self._publishing:
+            self._publish()
+
+    def _publish(self) -> None:
         for region, db_id, lag in self.lags():
             self.client("cloudwatch", region).put_metric_data(Namespace="AWS/RDS", MetricData=[{
                 "MetricName": "ReplicaLag", "Value": lag, "Unit": "Seconds",
