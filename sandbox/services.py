@@ -79,6 +79,22 @@ class Capacity:
             self._sleep(min(0.02, max(0.001, (1 - tokens) / rate), max(0.0, deadline - self._clock())))
 
 
+def _gone(exc: BaseException) -> bool:
+    """The connection is dead: closed on this side (InterfaceError), the server gone before the
+    statement was sent (2006), or the connection lost during the query (2013, 2055)."""
+    return isinstance(exc, pymysql.InterfaceError) or (
+        isinstance(exc, pymysql.MySQLError) and bool(exc.args) and exc.args[0] in (2006, 2013, 2055))
+
+
+def _not_sent(exc: BaseException) -> bool:
+    return isinstance(exc, pymysql.InterfaceError) or (
+        isinstance(exc, pymysql.MySQLError) and bool(exc.args) and exc.args[0] == 2006)
+
+
+def _reads(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(("SELECT", "SHOW"))
+
+
 class DbPool:
     """A region's database connections, as an application's pool keeps them: one is taken for a
     query and given back after (the most recent first), and one idle longer than ``idle_s`` is
@@ -101,6 +117,15 @@ class DbPool:
     def give(self, conn: Any) -> None:
         with self._lock:
             self._idle.append((time.monotonic(), conn))
+
+    def clear(self) -> int:
+        """Close every idle connection (after one was found dead: the others went with it)."""
+        with self._lock:
+            old, self._idle = [c for _, c in self._idle], []
+        for conn in old:
+            with contextlib.suppress(Exception):
+                conn.close()
+        return len(old)
 
     def reap(self) -> int:
         cutoff = time.monotonic() - self.idle_s
@@ -156,12 +181,15 @@ class RegionServices:
             except BaseException as exc:
                 with contextlib.suppress(Exception):
                     conn.close()
-                # a pooled connection the server dropped: reconnect once with a new connection (not
-                # another pooled one, as dead after a cut or a promotion), as an application's pool
-                # with pre-ping does; a database that cannot be reached still fails the request
-                gone = isinstance(exc, pymysql.InterfaceError) or (
-                    isinstance(exc, pymysql.MySQLError) and exc.args and exc.args[0] in (2006, 2013, 2055))
-                if not (reused and gone and attempt == 1):
+                if not (reused and attempt == 1 and _gone(exc)):
+                    raise
+                # a pooled connection the server dropped (a cut, a promotion): the pool's other idle
+                # ones went with it and are closed, as an application's pool invalidates itself on a
+                # disconnect. The statement goes again on a new connection only if it never reached
+                # the server or only reads: a write lost during the query may have committed, and
+                # sending it again could write it twice; that request fails, as the application's would
+                self.pool.clear()
+                if not (_not_sent(exc) or _reads(sql)):
                     raise
                 conn, reused = self._connect(), False
                 continue

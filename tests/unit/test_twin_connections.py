@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pymysql
+import pytest
 
 from drill.core.waits import wait_until
 from sandbox.httpserver import FastServer, Response
@@ -18,9 +19,11 @@ from sandbox.services import DbPool, RegionServices
 
 
 class _Conn:
-    def __init__(self, dead: bool = False) -> None:
+    def __init__(self, dead: bool = False, error: int = 2013) -> None:
         self.closed = False
         self.dead = dead
+        self.error = error  # 2013: lost during the query; 2006: gone before it was sent
+        self.executed: list[str] = []
 
     def close(self) -> None:
         self.closed = True
@@ -38,8 +41,9 @@ class _Conn:
                 pass
 
             def execute(self, sql: str, args: Any) -> None:
+                conn.executed.append(sql)
                 if conn.dead:  # the server went away (a cut, a promotion) while the connection idled
-                    raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+                    raise pymysql.err.OperationalError(conn.error, "Lost connection to MySQL server")
 
             def fetchall(self) -> list[tuple[Any, ...]]:
                 return [(1,)]
@@ -81,8 +85,37 @@ def test_a_request_that_finds_its_pooled_connection_dead_reconnects_with_a_new_o
         pool.give(conn)
     services = SimpleNamespace(pool=pool, _connect=connect)
     assert RegionServices._sql(services, "SELECT 1") == ([(1,)], 0)  # type: ignore[arg-type]
-    assert len(made) == 1 and dead[1].closed and not dead[0].closed
+    assert len(made) == 1 and dead[1].closed and dead[0].closed  # the other dead one is not tried: closed
     assert pool.take() == (made[0], True)  # the new connection went back to the pool
+
+
+def test_a_write_lost_during_the_query_is_not_sent_again() -> None:
+    """An INSERT whose connection was lost during the query (2013) may have committed: sending it
+    again could write it twice, so the request fails (as the application's would) and the pool is
+    emptied; one lost before it was sent (2006) goes again on a new connection."""
+    made: list[_Conn] = []
+
+    def connect() -> Any:
+        made.append(_Conn())
+        return made[-1]
+
+    insert = "INSERT INTO items (name) VALUES (%s)"
+    for error, retried in ((2013, False), (2006, True)):
+        made.clear()
+        pool = DbPool(connect, idle_s=60)
+        dead = [_Conn(dead=True, error=error), _Conn(dead=True, error=error)]
+        for conn in dead:
+            pool.give(conn)
+        services = SimpleNamespace(pool=pool, _connect=connect)
+        if retried:
+            assert RegionServices._sql(services, insert, ("x",)) == ([(1,)], 0)  # type: ignore[arg-type]
+            assert [c.executed for c in made] == [[insert]]
+        else:
+            with pytest.raises(pymysql.err.OperationalError, match="Lost connection"):
+                RegionServices._sql(services, insert, ("x",))  # type: ignore[arg-type]
+            assert made == []  # not sent again
+        assert dead[1].executed == [insert] and dead[0].executed == [] and dead[0].closed
+        assert pool.take()[1] is retried  # emptied; after a retry, the new connection is pooled
 
 
 def _request(sock: socket.socket) -> bytes:
