@@ -35,6 +35,7 @@ install() {
   # one install at a time: .ci/run starts one early in the background, and `start` (env localstack)
   # waits here for it to finish instead of installing the same packages beside it
   mkdir -p "$(dirname "$LS_HOME")"
+  command -v flock >/dev/null || { echo "localstack: flock (util-linux) is not installed" >&2; exit 1; }
   exec 9>"$LS_HOME.lock"
   flock -w 900 9 || { echo "localstack: another install held $LS_HOME.lock for 15 minutes" >&2; exit 1; }
   if [ ! -x "$LS_HOME/venv/bin/python" ] && [ ! -x "$LS_PY" ]; then
