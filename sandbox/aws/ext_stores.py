@@ -9,6 +9,10 @@
   the twin's memory grew with every write of a long drill); reading a trimmed position is AWS's
   TrimmedDataAccessException.
 - S3: every stored object fires ``s3_put`` (what CRR reacts to), with its metadata.
+  ListObjectVersions looks only at the keys under the prefix and answers with light views of
+  their versions; moto deep-copied every version of every key in the bucket on each call (a copy
+  only carries IsLatest), each copy reading the object's body into a new temporary file: the
+  drill's canary cleanup, a page of 1,000 at a time, stepped the twin up by tens of MB.
 - ECR: every image put fires ``ecr_image`` (what registry replication reacts to).
 - CloudFront: a cache behaviour may target an origin group (moto accepts only origins).
 """
@@ -24,7 +28,7 @@ from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecr.models import ECRBackend
 from moto.route53.responses import Route53
-from moto.s3.models import S3Backend
+from moto.s3.models import FakeDeleteMarker, FakeKey, S3Backend
 
 from sandbox.events import EVENTS
 
@@ -64,6 +68,7 @@ def install() -> None:
         return key
 
     S3Backend.put_object = put_object  # type: ignore[method-assign]
+    _narrow_version_listing()
 
     original_add = StreamShard.add
     shard_lock = threading.Lock()  # the emulator serves requests on many threads
@@ -185,3 +190,58 @@ def _create_replica_table(table: Table, account_id: str, region: str) -> None:
     regions = sorted(set(_replicas(table)) | {table.region_name, region})
     for t in _tables(account_id, table.name, regions):
         t.drill_replicas = regions  # type: ignore[attr-defined]
+
+
+class _KeyView(FakeKey):
+    """A version as ListObjectVersions answers with it: the object's attributes, not its body (the
+    view owns no buffer and closes nothing when freed); moto's deep copy of it is itself."""
+
+    def __init__(self, key: FakeKey) -> None:  # FakeKey's own __init__ is not run
+        key.etag  # noqa: B018  (computed, and kept, on the object itself)
+        self.__dict__.update(key.__dict__, _value_buffer=None, multipart=None, disposed=True)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _KeyView:
+        return self
+
+    def __del__(self) -> None:
+        pass
+
+
+class _MarkerView(FakeDeleteMarker):
+    def __init__(self, marker: FakeDeleteMarker) -> None:
+        self.__dict__.update(marker.__dict__)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _MarkerView:
+        return self
+
+
+class _Narrowed:
+    """What moto's ListObjectVersions reads of a backend and its bucket (``get_bucket(name).keys
+    .iterlists()``), holding only the names under the prefix and not before the key marker (moto
+    skips those anyway), as views."""
+
+    def __init__(self, bucket: Any, prefix: str, key_marker: str | None) -> None:
+        self.keys = self
+        self._lists = [(name, [_KeyView(v) if isinstance(v, FakeKey) else
+                               _MarkerView(v) if isinstance(v, FakeDeleteMarker) else v for v in versions])
+                       for name, versions in list(bucket.keys.iterlists())
+                       if name.startswith(prefix) and not (key_marker and name < key_marker)]
+
+    def get_bucket(self, name: str) -> _Narrowed:
+        return self
+
+    def iterlists(self) -> Any:
+        return iter(self._lists)
+
+
+def _narrow_version_listing() -> None:
+    original = S3Backend.list_object_versions
+
+    def list_object_versions(self: S3Backend, bucket_name: str, delimiter: str | None = None,
+                             key_marker: str | None = None, max_keys: int | None = 1000, prefix: str = "",
+                             version_id_marker: str | None = None) -> Any:
+        narrowed = _Narrowed(self.get_bucket(bucket_name), prefix or "", key_marker)
+        return original(narrowed, bucket_name, delimiter=delimiter, key_marker=key_marker,  # type: ignore[arg-type]
+                        max_keys=max_keys, prefix=prefix, version_id_marker=version_id_marker)
+
+    S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]

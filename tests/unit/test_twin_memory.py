@@ -55,3 +55,42 @@ def test_items_a_scan_answered_with_are_freed(aws: Any) -> None:
     for _ in range(10):
         assert len(ddb.scan(TableName="canaries")["Items"]) == 20
     assert _alive(Item) == before + 20
+
+
+def test_listing_versions_reads_only_the_prefix_and_no_body(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ListObjectVersions answers as S3 does (every version under the prefix once across pages,
+    IsLatest on the newest, delete markers) without copying any object: moto deep-copied every
+    version of every key in the bucket on each call, reading each body into a new file."""
+    from moto.s3.models import FakeKey
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="versions")
+    s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Enabled"})
+    want: dict[tuple[str, str], bool] = {}
+    for i in range(7):
+        key = f"drill-canary/x/{i:09d}"
+        old = s3.put_object(Bucket="versions", Key=key, Body=b"old")["VersionId"]
+        new = s3.put_object(Bucket="versions", Key=key, Body=b"new")["VersionId"]
+        want.update({(key, old): False, (key, new): True})
+    for i in range(30):
+        s3.put_object(Bucket="versions", Key=f"users/{i}", Body=b"data" * 100)  # not under the prefix
+    marker = s3.delete_object(Bucket="versions", Key="drill-canary/x/000000003")["VersionId"]
+    want = {k: (v and k[0] != "drill-canary/x/000000003") for k, v in want.items()}
+    copies: list[str] = []
+    original = FakeKey.__getstate__
+    monkeypatch.setattr(FakeKey, "__getstate__", lambda self: copies.append(self.name) or original(self))
+    got: dict[tuple[str, str], bool] = {}
+    markers: dict[tuple[str, str], bool] = {}
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket="versions", Prefix="drill-canary/",
+                                                              PaginationConfig={"PageSize": 3})
+    for page in pages:
+        for v in page.get("Versions", []):
+            assert (v["Key"], v["VersionId"]) not in got, f"listed twice: {v['Key']} {v['VersionId']}"
+            got[(v["Key"], v["VersionId"])] = v["IsLatest"]
+            assert v["Size"] == 3 and v["ETag"].strip('"') in {"149603e6c03516362a8da23f624db945",
+                                                               "22af645d1859cb5ca6da0c484f1f37ea"}
+        markers.update({(m["Key"], m["VersionId"]): m["IsLatest"] for m in page.get("DeleteMarkers", [])})
+    assert got == want
+    assert markers == {("drill-canary/x/000000003", marker): True}
+    assert copies == []
+    assert s3.get_object(Bucket="versions", Key="drill-canary/x/000000001")["Body"].read() == b"new"  # bodies intact
