@@ -85,6 +85,9 @@ class Web:
         self._regions: dict[str, str] = {}
         self._regions_at = 0.0
         self._lock = threading.Lock()
+        # one TLS context for every probe: a context per request loaded the CA store each time
+        # (OpenSSL's memory, not Python's: the harness's resident size stepped with the probes)
+        self._tls = ssl.create_default_context() if self.ep.scheme == "https" else None
 
     # ------------------------------------------------------------------ which region an address is in
 
@@ -129,8 +132,8 @@ class Web:
         port = self.ep.port_or_default()
         try:
             sock = socket.create_connection((address, port), timeout=timeout)
-            if self.ep.scheme == "https":
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=host)
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
             conn.sock = sock
             try:
