@@ -237,8 +237,11 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "audit":
         return cmd_audit(args)
     if args.command == "run":
+        from drill.core import memory
         from drill.engine.runner import run_drill
 
+        memory.limit_arenas()  # before the drill's threads: its size follows what it holds (drill/core/memory.py)
+        memory.trim_every()
         return run_drill(_load(args), target=args.target, cadence=args.cadence, reports_dir=args.reports,
                          select=args.select, lang=args.lang, confirm=args.confirm, verbose=args.verbose)
     if args.command == "fault":

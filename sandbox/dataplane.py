@@ -181,6 +181,10 @@ class DataPlane:
 
 
 def main() -> None:
+    from drill.core import memory
+
+    memory.limit_arenas()  # before the load balancers' threads (drill/core/memory.py)
+    memory.trim_every()
     rundir = Path(sys.argv[1])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -20,10 +20,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from drill.core import memory
 from drill.core.aws import make_client
 from drill.core.schema import ROLES, Config
 from sandbox.client import port_taken, write_json_atomic
@@ -394,22 +394,11 @@ def _arm_counts(folder: Path) -> None:
     signal.signal(signal.SIGUSR2, handler)
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim: gives the memory freed after a burst (a cleanup listing every canary, a
-    replica's copy of the database) back to the system, so the twin's RSS follows what it holds."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
-
-
 def main() -> None:
     # many threads share this process's GIL; hand it over more often so that the replication
     # workers deliver on time while the emulator is busy
     sys.setswitchinterval(0.001)
+    memory.limit_arenas()  # before the twin's threads start (drill/core/memory.py); trimmed below
     rundir = Path(sys.argv[1])
     sup = Supervisor(rundir)
     trace_dir = os.environ.get("DRILL_TWIN_TRACEMALLOC")
@@ -431,13 +420,9 @@ def main() -> None:
         sup.save_state()
         sup.shutdown()
         sys.exit(1)
-    trim = _malloc_trim()
-    ticks = 0
+    memory.trim_every()
     while not stop.wait(1.0):
         sup.twin.state["dataplane_alive"] = sup.dataplane is not None and sup.dataplane.poll() is None
-        ticks += 1
-        if trim is not None and ticks % 30 == 0:
-            trim(0)
     sup.twin.state["phase"] = "stopping"
     sup.save_state()
     sup.shutdown()

@@ -77,8 +77,17 @@ class MariaDB:
             "--innodb-log-file-size=16M", "--performance-schema=OFF", "--skip-log-error",
             "--max-connections=300", "--slave-net-timeout=3700", "--innodb-flush-log-at-trx-commit=2",
             "--sync-binlog=0",
+            # caches sized to the twin's data, not MariaDB's defaults (128 MB each for Aria's page
+            # cache, used by the system tables and implicit temporary tables, and MyISAM's key
+            # buffer; 16 MB of InnoDB log buffer): their pages become resident as they are first
+            # used, so the server's size stepped up at each reseed, promotion and failback
+            "--aria-pagecache-buffer-size=8M", "--key-buffer-size=8M", "--innodb-log-buffer-size=2M",
         ]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
+        # glibc gives each of mariadbd's threads an arena of its own (up to 8 a core) and keeps what
+        # they freed: a server whose connections come and go (an outage, a failover) steps up by
+        # megabytes each time. Two arenas bound that (measured by bench/soak.py).
+        env = dict(os.environ, MALLOC_ARENA_MAX="2")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True, env=env)
         log.close()
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:
