@@ -167,7 +167,12 @@ def _wait_steady(twin: Twin, deadline_s: float = 60.0) -> bool:
         lags_ok = all(lag >= 0 for _, _, lag in twin.lags())  # the replica's lag known (not NULL)
         if state["healthy"] and checks and all(h for _, h in checks) and lags_ok:
             if twin.monitor is not None:  # CloudWatch's latest datapoints are the steady values,
-                twin.monitor.publish()    # not the last ones before (ReplicaLag -1 of a stopped replica)
+                try:                      # not the last ones before (ReplicaLag -1 of a stopped replica)
+                    twin.monitor.publish()
+                except Exception as exc:  # the emulator busy: tried again on the next round
+                    twin.monitor.errors.append(f"reset publish: {type(exc).__name__}: {exc}"[:300])
+                    time.sleep(0.2)
+                    continue
             return True
         time.sleep(0.2)
     return False

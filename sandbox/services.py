@@ -173,6 +173,8 @@ class RegionServices:
 
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[list[tuple[Any, ...]], int]:
         conn, reused = self.pool.take()  # a database that cannot be reached fails the request
+        if reused and not _reads(sql):
+            conn, reused = self._pinged(conn)
         for attempt in (1, 2):
             try:
                 with conn.cursor() as cur:
@@ -185,10 +187,12 @@ class RegionServices:
                     raise
                 # a pooled connection the server dropped (a cut, a promotion): the pool's other idle
                 # ones went with it and are closed, as an application's pool invalidates itself on a
-                # disconnect. The statement goes again on a new connection only if it never reached
-                # the server or only reads: a write lost during the query may have committed, and
-                # sending it again could write it twice; that request fails, as the application's would
-                self.pool.clear()
+                # disconnect (not on a read timeout: the server is slow, not gone). The statement
+                # goes again on a new connection only if it never reached the server or only reads:
+                # a write lost during the query may have committed, and sending it again could write
+                # it twice; that request fails, as the application's would
+                if "timed out" not in str(exc):
+                    self.pool.clear()
                 if not (_not_sent(exc) or _reads(sql)):
                     raise
                 conn, reused = self._connect(), False
@@ -196,6 +200,18 @@ class RegionServices:
             self.pool.give(conn)
             return out
         raise AssertionError("unreachable")
+
+    def _pinged(self, conn: Any) -> tuple[Any, bool]:
+        """A pooled connection checked before a write is sent on it (an application pool's
+        pre-ping); a dead one empties the pool and a new connection is made."""
+        try:
+            conn.ping(reconnect=False)
+            return conn, True
+        except (pymysql.MySQLError, OSError):
+            with contextlib.suppress(Exception):
+                conn.close()
+            self.pool.clear()
+            return self._connect(), False
 
     def data(self, wl: Workload, req: Request, rest: str) -> Response:
         kind, _, name = (wl.data or "").partition(":")

@@ -5,6 +5,7 @@ plane kept every connection to the region it no longer served (bench/soak.py: op
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from types import SimpleNamespace
@@ -19,11 +20,17 @@ from sandbox.services import DbPool, RegionServices
 
 
 class _Conn:
-    def __init__(self, dead: bool = False, error: int = 2013) -> None:
+    def __init__(self, dead: bool = False, error: int = 2013, answers_ping: bool = False,
+                 message: str = "Lost connection to MySQL server during query") -> None:
         self.closed = False
         self.dead = dead
-        self.error = error  # 2013: lost during the query; 2006: gone before it was sent
+        self.error, self.message = error, message  # 2013: lost during the query; 2006: gone before it was sent
+        self.answers_ping = answers_ping  # dead only once the query is under way
         self.executed: list[str] = []
+
+    def ping(self, reconnect: bool = False) -> None:
+        if self.dead and not self.answers_ping:
+            raise pymysql.err.OperationalError(2006, "MySQL server has gone away")
 
     def close(self) -> None:
         self.closed = True
@@ -43,7 +50,7 @@ class _Conn:
             def execute(self, sql: str, args: Any) -> None:
                 conn.executed.append(sql)
                 if conn.dead:  # the server went away (a cut, a promotion) while the connection idled
-                    raise pymysql.err.OperationalError(conn.error, "Lost connection to MySQL server")
+                    raise pymysql.err.OperationalError(conn.error, conn.message)
 
             def fetchall(self) -> list[tuple[Any, ...]]:
                 return [(1,)]
@@ -89,10 +96,12 @@ def test_a_request_that_finds_its_pooled_connection_dead_reconnects_with_a_new_o
     assert pool.take() == (made[0], True)  # the new connection went back to the pool
 
 
-def test_a_write_lost_during_the_query_is_not_sent_again() -> None:
-    """An INSERT whose connection was lost during the query (2013) may have committed: sending it
-    again could write it twice, so the request fails (as the application's would) and the pool is
-    emptied; one lost before it was sent (2006) goes again on a new connection."""
+def test_a_write_is_sent_once() -> None:
+    """Before a write goes on a pooled connection it is pinged (an application pool's pre-ping): a
+    dead one empties the pool and the write goes once on a new connection. A write whose
+    connection is lost during the query (2013) may have committed: it is not sent again, the
+    request fails as the application's would, and the pool is emptied, unless the read timed out
+    (a slow server, not a gone one); one gone before it was sent (2006) goes on a new connection."""
     made: list[_Conn] = []
 
     def connect() -> Any:
@@ -100,22 +109,31 @@ def test_a_write_lost_during_the_query_is_not_sent_again() -> None:
         return made[-1]
 
     insert = "INSERT INTO items (name) VALUES (%s)"
-    for error, retried in ((2013, False), (2006, True)):
+    lost = "Lost connection to MySQL server during query"
+    cases = [  # (pooled connections as found, written on a new connection, pool emptied)
+        (dict(dead=True), True, True),
+        (dict(dead=True, answers_ping=True, error=2006, message="gone away"), True, True),
+        (dict(dead=True, answers_ping=True, message=lost), False, True),
+        (dict(dead=True, answers_ping=True, message=lost + " (timed out)"), False, False),
+    ]
+    for found, written, emptied in cases:
         made.clear()
         pool = DbPool(connect, idle_s=60)
-        dead = [_Conn(dead=True, error=error), _Conn(dead=True, error=error)]
-        for conn in dead:
+        pooled = [_Conn(**found), _Conn(**found)]  # type: ignore[arg-type]
+        for conn in pooled:
             pool.give(conn)
         services = SimpleNamespace(pool=pool, _connect=connect)
-        if retried:
+        services._pinged = functools.partial(RegionServices._pinged, services)  # type: ignore[arg-type]
+        if written:
             assert RegionServices._sql(services, insert, ("x",)) == ([(1,)], 0)  # type: ignore[arg-type]
-            assert [c.executed for c in made] == [[insert]]
+            assert [c.executed for c in made] == [[insert]], found
         else:
             with pytest.raises(pymysql.err.OperationalError, match="Lost connection"):
                 RegionServices._sql(services, insert, ("x",))  # type: ignore[arg-type]
-            assert made == []  # not sent again
-        assert dead[1].executed == [insert] and dead[0].executed == [] and dead[0].closed
-        assert pool.take()[1] is retried  # emptied; after a retry, the new connection is pooled
+            assert made == [], f"{found}: sent again"
+        assert pooled[1].executed == ([insert] if found.get("answers_ping") else []), found  # pinged dead: not sent
+        assert pooled[0].closed is emptied, found  # the other idle connection
+        assert pool.take()[1] is (written or not emptied), found
 
 
 def _request(sock: socket.socket) -> bytes:
