@@ -90,9 +90,12 @@ def test_quarterly_on_the_aws_path_passes_and_leaves_the_account_as_found(delaye
     assert started and all(len(e.get("pids")) == 1 for e in started)  # the master only: no worker runs here
     summary = next(e for e in events if e.event == "requests_summary")
     assert summary.get("total") > 1000, summary
-    # the Deployment's deletion is done when the drill ends; its processes are the twin's kubelet's
-    # to stop (SIGTERM, then up to 10 s), as pods terminate after their Deployment is gone
-    _until(lambda: workers_left(delayed, twin_pid) == NONE_LEFT, "the workers' pods gone after the drill", 30)
+    # the Deployment and namespace are gone when the drill ends; their processes are the twin's
+    # kubelet's to stop (SIGTERM, then up to 10 s), as pods terminate after their Deployment
+    left = workers_left(delayed, twin_pid)
+    assert (left["deployments"], left["namespaces"]) == ([], []), left
+    _until(lambda: not workers_left(delayed, twin_pid)["workers"],
+           f"the workers' processes gone after the drill: {workers_left(delayed, twin_pid)}", 30)
     result = json.loads((folder / "result.json").read_text())
     names = {s["name"]: s["status"] for s in result["scenarios"]}
     plan = json.loads(drill("plan", "--target", "sandbox", "--cadence", "all", "--json", check=True).stdout)
