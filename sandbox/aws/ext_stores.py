@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
@@ -218,23 +219,17 @@ class _MarkerView(FakeDeleteMarker):
         return self
 
 
-class _Narrowed:
+def _narrowed(bucket: Any, prefix: str, key_marker: str | None) -> Any:
     """What moto's ListObjectVersions reads of a backend and its bucket (``get_bucket(name).keys
     .iterlists()``), holding only the names under the prefix and not before the key marker (moto
-    skips those anyway), as views."""
-
-    def __init__(self, bucket: Any, prefix: str, key_marker: str | None) -> None:
-        self.keys = self
-        self._lists = [(name, [_KeyView(v) if isinstance(v, FakeKey) else
-                               _MarkerView(v) if isinstance(v, FakeDeleteMarker) else v for v in versions])
-                       for name, versions in list(bucket.keys.iterlists())
-                       if name.startswith(prefix) and not (key_marker and name < key_marker)]
-
-    def get_bucket(self, name: str) -> _Narrowed:
-        return self
-
-    def iterlists(self) -> Any:
-        return iter(self._lists)
+    skips those anyway), as views. No reference cycle: the views are freed as soon as the answer
+    is, not by the collector's rare full pass (a view kept by a cycle outlived the page by minutes)."""
+    lists = [(name, [_KeyView(v) if isinstance(v, FakeKey) else
+                     _MarkerView(v) if isinstance(v, FakeDeleteMarker) else v for v in versions])
+             for name, versions in list(bucket.keys.iterlists())
+             if name.startswith(prefix) and not (key_marker and name < key_marker)]
+    view = SimpleNamespace(keys=SimpleNamespace(iterlists=lambda: iter(lists)))
+    return SimpleNamespace(get_bucket=lambda name: view)
 
 
 def _narrow_version_listing() -> None:
@@ -248,7 +243,7 @@ def _narrow_version_listing() -> None:
             # the prefix's first: the bucket as it is (no caller of the twin's passes one)
             return original(self, bucket_name, delimiter=delimiter, key_marker=key_marker, max_keys=max_keys,
                             prefix=prefix, version_id_marker=version_id_marker)
-        narrowed = _Narrowed(self.get_bucket(bucket_name), prefix or "", key_marker)
+        narrowed = _narrowed(self.get_bucket(bucket_name), prefix or "", key_marker)
         return original(narrowed, bucket_name, delimiter=delimiter, key_marker=key_marker,  # type: ignore[arg-type]
                         max_keys=max_keys, prefix=prefix, version_id_marker=version_id_marker)
 
