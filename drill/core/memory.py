@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import functools
 import threading
+import time
 from typing import Any
 
 M_ARENA_MAX = -8  # mallopt's parameter (malloc.h)
@@ -36,7 +37,9 @@ def limit_arenas(count: int = 2) -> bool:
 
 
 def trim() -> bool:
-    """Give the freed memory at the top and the free pages inside every arena back now."""
+    """Give the freed memory at the top and the free pages inside every arena back now.
+
+    True when glibc released something; False when there was nothing to release, or not glibc."""
     libc = _libc()
     return libc is not None and bool(libc.malloc_trim(0))
 
@@ -45,10 +48,10 @@ def trim_every(interval_s: float = 30.0) -> None:
     """A daemon thread that trims every ``interval_s`` for the life of the process (one at most)."""
     if _started or _libc() is None:
         return
-    stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(interval_s):
+        while True:
+            time.sleep(interval_s)
             trim()
 
     thread = threading.Thread(target=loop, name="malloc-trim", daemon=True)

@@ -80,12 +80,15 @@ class MariaDB:
             # caches sized to the twin's data, not MariaDB's defaults (128 MB each for Aria's page
             # cache, used by the system tables and implicit temporary tables, and MyISAM's key
             # buffer; 16 MB of InnoDB log buffer): their pages become resident as they are first
-            # used, so the server's size stepped up at each reseed, promotion and failback
+            # used. This halved the server's resident size (117 -> 62 MB in bench/soak.py); it did
+            # not remove its steps at reseed, promotion and failback (+15-17 MB over a soak,
+            # unattributed: see docs/design-notes.md)
             "--aria-pagecache-buffer-size=8M", "--key-buffer-size=8M", "--innodb-log-buffer-size=2M",
         ]
         # glibc gives each of mariadbd's threads an arena of its own (up to 8 a core) and keeps what
         # they freed: a server whose connections come and go (an outage, a failover) steps up by
-        # megabytes each time. Two arenas bound that (measured by bench/soak.py).
+        # megabytes each time. Two arenas limit how many such caches there are; bench/soak.py still
+        # shows the server growing through a drill (docs/design-notes.md).
         env = dict(os.environ, MALLOC_ARENA_MAX="2")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True, env=env)
         log.close()
