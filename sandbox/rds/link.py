@@ -26,7 +26,8 @@ class DelayLink:
         self._conns: list[tuple[socket.socket, socket.socket]] = []
         self._lock = threading.Lock()
         self._closed = False
-        threading.Thread(target=self._accept, name="delaylink-accept", daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, name="delaylink-accept", daemon=True)
+        self._acceptor.start()
 
     def _accept(self) -> None:
         while not self._closed:
@@ -140,6 +141,13 @@ class DelayLink:
                 self._close_pair(client, upstream)
 
     def close(self) -> None:
+        """Drop every connection and end the accept thread. Closing a listening socket does not
+        wake a thread blocked in its accept() on Linux (each replaced link left one behind: four a
+        drill, from the promotion to the failback); shutting it down first does."""
         self._closed = True
         self.set_cut(True)
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._listener.close()

@@ -101,3 +101,23 @@ def test_listing_versions_reads_only_the_prefix_and_no_body(aws: Any, monkeypatc
     finally:
         gc.enable()
     assert s3.get_object(Bucket="versions", Key="drill-canary/x/000000001")["Body"].read() == b"new"  # bodies intact
+
+
+def test_a_replaced_replication_link_leaves_no_thread() -> None:
+    """The RDS replica's link is replaced at each promotion and failback; a closed link's accept
+    thread stayed blocked in accept() (closing a listening socket does not wake it on Linux): the
+    twin's threads grew by four a drill (17 -> 36 over three)."""
+    import socket
+
+    from sandbox.rds.link import DelayLink
+
+    with socket.socket() as target:
+        target.bind(("127.0.0.1", 0))
+        target.listen(1)
+        links = [DelayLink(target.getsockname(), 0.0) for _ in range(3)]
+        for link in links:
+            link.close()
+        for link in links:
+            link._acceptor.join(timeout=5)
+        left = [link.port for link in links if link._acceptor.is_alive()]
+        assert left == [], f"accept threads still running for closed links on ports {left}"
