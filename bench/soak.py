@@ -66,6 +66,9 @@ def _sample(pid: int) -> tuple[str, int, int, int] | None:
                 os.path.basename(words[0]) if words else "?")
     if any("locustfile" in w for w in words):
         name = "locust " + ("worker" if "--worker" in words else "master")
+    datadir = next((w.split("=", 1)[1] for w in words if w.startswith("--datadir=")), None)
+    if "mariadbd" in name and datadir:
+        name = "mariadbd " + os.path.basename(datadir.rstrip("/"))  # one server a region: primary, dr
     return name, int(fields.get("VmRSS", "0 kB").split()[0]), fds, int(fields.get("Threads", "1").strip())
 
 
@@ -170,6 +173,28 @@ def _print_counts(folder: Path) -> None:
     grew = sorted(((end.get(k, 0) - first.get(k, 0), k) for k in set(first) | set(end)), reverse=True)[:12]
     print(f"the twin's live objects, minute 1 -> after the drill: {sum(first.values()):,} -> {sum(end.values()):,}; "
           "grew most: " + ", ".join(f"{k} {d:+,}" for d, k in grew if d > 0))
+    stats = [_pymalloc(folder / f"twin-{n:03d}.pymalloc.txt") for n in (0, 1)]
+    if all(stats):
+        print("the twin's small-object allocator (pymalloc), minute 1 -> after the drill: "
+              + "; ".join(f"{k} {a / 2**20:,.1f} -> {b / 2**20:,.1f} MB" for k, a, b in
+                          ((k, stats[0][k], stats[1][k]) for k in stats[0] if k in stats[1])))
+
+
+def _pymalloc(path: Path) -> dict[str, int]:
+    """Arenas held and the bytes live objects use in them, from ``sys._debugmallocstats()``."""
+    wanted = {"# arenas allocated current": "arenas", "# bytes in allocated blocks": "in use",
+              "# bytes in available blocks": "free blocks"}
+    out: dict[str, int] = {}
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() in wanted:
+                out[wanted[name.strip()]] = int(value.strip().replace(",", ""))
+    except (OSError, ValueError):
+        return {}
+    if "arenas" in out:
+        out["arenas"] *= 1 << 20  # 1 MiB each (CPython 3.10+)
+    return out
 
 
 def _growth(minutes: dict[int, dict[str, list[int]]], first: int, last: int, title: str) -> float:

@@ -374,9 +374,25 @@ def _arm_tracing(folder: Path) -> None:
     signal.signal(signal.SIGUSR2, handler)
 
 
+def _pymalloc_stats(path: Path) -> None:
+    """``sys._debugmallocstats()`` writes to the C stderr: point it at ``path`` for the call."""
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    saved = os.dup(2)
+    try:
+        os.dup2(fd, 2)
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
+
+
 def _arm_counts(folder: Path) -> None:
     """Diagnostic, lighter than tracemalloc (no slowdown between signals): each SIGUSR2 writes how
-    many objects of each class the collector tracks into ``folder`` (twin-NNN.counts.json)."""
+    many objects of each class the collector tracks into ``folder`` (twin-NNN.counts.json), and
+    CPython's small-object allocator's summary (twin-NNN.pymalloc.txt): its arenas against the
+    bytes its live objects use, which tells memory held by objects from memory kept by the allocator."""
     import collections
     import gc
 
@@ -387,6 +403,7 @@ def _arm_counts(folder: Path) -> None:
         try:
             counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
             write_json_atomic(folder / f"twin-{dumps[0]:03d}.counts.json", dict(counts.most_common(200)))
+            _pymalloc_stats(folder / f"twin-{dumps[0]:03d}.pymalloc.txt")
             dumps[0] += 1
         except Exception as exc:
             print(f"counts: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
