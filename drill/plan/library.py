@@ -61,7 +61,7 @@ def traffic(c: Ctx) -> list[Call]:
         out += [aws("rds", "DescribeDBInstances", r, c.db(role), note="endpoint"),
                 aws("dynamodb", "PutItem", r, c.tables(role), True, f"canary items, {rate}/s"),
                 aws("dynamodb", "Query", r, c.tables(role)), aws("dynamodb", "Scan", r, c.tables(role)),
-                aws("dynamodb", "DeleteItem", r, c.tables(role), True, "canary cleanup"),
+                aws("dynamodb", "BatchWriteItem", r, c.tables(role), True, "canary cleanup: deletes, 25 a call"),
                 aws("s3", "PutObject", r, c.drill_objects(role, CANARY_PREFIX), True, f"canary objects, {rate}/s"),
                 aws("s3", "ListObjectsV2", r, c.buckets(role)),
                 aws("s3", "ListObjectVersions", r, c.buckets(role), note="canary cleanup: every version"),

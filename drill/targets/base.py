@@ -118,6 +118,10 @@ class Target:
             else:
                 args["KeyPrefix"] = os.path.commonprefix(keys)
             args["Objects"] = len(keys)
+        if op == "BatchWriteItem":  # the tables written, each judged by IAM (the drill writes one a call)
+            tables = sorted(params.get("RequestItems", {}))
+            args["TableName" if len(tables) == 1 else "TableNames"] = tables[0] if len(tables) == 1 else tables
+            args["Requests"] = sum(len(v) for v in params.get("RequestItems", {}).values())
         record = {"service": service, "operation": op, "region": region, "resources": args or None,
                   "target": self.name}
         if is_read(op):

@@ -149,11 +149,17 @@ class DynamoStore(_Store):
         return found
 
     def delete_all(self, role: str) -> set[int]:
+        """Every canary item of the drill in the role's copy, 25 a BatchWriteItem call."""
+        from drill.core.aws import dynamodb_delete_keys
+
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
         seqs = self.surviving(role)
+        by_table: dict[str, list[dict[str, Any]]] = {}
         for seq in sorted(seqs):
             table, key = self.key(seq)
-            ddb.delete_item(TableName=table, Key=key)
+            by_table.setdefault(table, []).append(key)
+        for table, keys in by_table.items():
+            dynamodb_delete_keys(ddb, table, keys)
         return seqs
 
 
