@@ -375,7 +375,8 @@ def _arm_tracing(folder: Path) -> None:
 
 
 def _pymalloc_stats(path: Path) -> None:
-    """``sys._debugmallocstats()`` writes to the C stderr: point it at ``path`` for the call."""
+    """``sys._debugmallocstats()`` writes to the C stderr: point it at ``path`` for the call (a
+    diagnostic: another thread's stderr line written meanwhile lands in the file, not the log)."""
     sys.stderr.flush()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     saved = os.dup(2)
@@ -402,8 +403,8 @@ def _arm_counts(folder: Path) -> None:
     def handler(*_: object) -> None:
         try:
             counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+            _pymalloc_stats(folder / f"twin-{dumps[0]:03d}.pymalloc.txt")  # first: bench/soak.py waits for the counts
             write_json_atomic(folder / f"twin-{dumps[0]:03d}.counts.json", dict(counts.most_common(200)))
-            _pymalloc_stats(folder / f"twin-{dumps[0]:03d}.pymalloc.txt")
             dumps[0] += 1
         except Exception as exc:
             print(f"counts: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)

@@ -121,7 +121,7 @@ def _(drill: Drill) -> None:
 
 
 @given("the target has failed over to the DR region and takes writes there", fault="region_outage",
-       calls=calls.failover)
+       calls=calls.failover_with_canaries)
 def _(drill: Drill) -> None:
     fail_over_quietly(drill)
 

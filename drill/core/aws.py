@@ -3,6 +3,7 @@ S3 listing helper. Clients are made on demand, never at import time."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -72,27 +73,39 @@ def s3_delete_versions(s3: Any, bucket: str, prefix: str, exact: bool = False) -
     return {v["Key"] for v in versions}
 
 
-def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], deadline_s: float = 120.0) -> None:
-    """Delete ``keys`` from ``table``, 25 a BatchWriteItem call (the API's most), what the service
-    leaves unprocessed (throttled) sent again with a growing pause until ``deadline_s``. One
-    DeleteItem a key took about 8 ms a call on the twin: a drill of hours writes 200,000 canaries a
-    store, half an hour of cleanup a region one by one, a minute or two in batches."""
+def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall_s: float = 120.0) -> None:
+    """Delete ``keys`` from ``table``, 25 a BatchWriteItem call (the API's most; a key twice in one
+    call is refused, so each is sent once). What the service leaves unprocessed, or refuses whole
+    as throttled, is sent again with a growing pause; the deadline is ``stall_s`` without one item
+    removed, not the whole cleanup (which, at 200,000 canaries a store, takes minutes). One
+    DeleteItem a key took about 8 ms a call on the twin: half an hour a region for such a drill."""
     import time
+
+    from botocore.exceptions import ClientError
 
     from drill.core.errors import DeadlineExceeded
 
-    deadline = time.monotonic() + deadline_s
-    pending = [{"DeleteRequest": {"Key": key}} for key in keys]
+    unique = list({json.dumps(key, sort_keys=True): key for key in keys}.values())
+    pending = [{"DeleteRequest": {"Key": key}} for key in unique]
+    deadline = time.monotonic() + stall_s
     pause = 0.05
     while pending:
         batch, pending = pending[:25], pending[25:]
-        left = ddb.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems", {}).get(table, [])
+        try:
+            left = ddb.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems", {}).get(table, [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in THROTTLED:
+                raise
+            left = batch
+        if len(left) < len(batch):
+            deadline, pause = time.monotonic() + stall_s, 0.05  # progress
         if left:
             if time.monotonic() + pause > deadline:
-                raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(left) + len(pending)} of {len(keys)} "
-                                       f"canary items not removed within {deadline_s:.0f} s (throttled)")
+                raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(left) + len(pending)} of {len(unique)} "
+                                       f"items not removed, none removed for {stall_s:g} s (throttled)")
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
             pending = left + pending
-        else:
-            pause = 0.05
+
+
+THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})

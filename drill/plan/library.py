@@ -47,15 +47,21 @@ def steady(c: Ctx) -> list[Call]:
 
 
 def traffic(c: Ctx) -> list[Call]:
-    rate = c.cfg.measure.canary_rate_per_s
-    out = [other("locust", "user traffic", f"{c.cfg.load.users} users", _hosts(c), note="in its own process"),
-           other("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows", [c.db("primary")],
-                 True, f"{rate}/s, removed at the end")] + _login(c) + _lbs(c)
+    out = [other("locust", "user traffic", f"{c.cfg.load.users} users", _hosts(c), note="in its own process")]
+    out += _lbs(c)  # the logins are the canaries' (below)
     k = c.cfg.load.kubernetes
     if c.cfg.load.mode == "kubernetes" and k is not None:
         out.append(other("kubernetes", k.cluster, "create namespace (if missing) and deployment; list pods; delete "
                          "deployment (and the namespace it created)", [f"{k.namespace}/deployments/drill-load-*"],
                          True, f"{c.cfg.load.workers} load workers ({k.image}), removed at the end"))
+    return out + canaries(c)
+
+
+def canaries(c: Ctx) -> list[Call]:
+    """The canary writers in each store of both regions, their reads and their removal at the end."""
+    rate = c.cfg.measure.canary_rate_per_s
+    out = [other("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows", [c.db("primary")],
+                 True, f"{rate}/s, removed at the end")] + _login(c)
     for role in ("primary", "dr"):
         r = c.region(role)
         out += [aws("rds", "DescribeDBInstances", r, c.db(role), note="endpoint"),
@@ -119,6 +125,11 @@ def scale_dr(c: Ctx) -> list[Call]:
 
 def failover(c: Ctx) -> list[Call]:
     return promote(c) + switch_records(c) + scale_dr(c) + served(c)
+
+
+def failover_with_canaries(c: Ctx) -> list[Call]:
+    """The DR state a failback starts from: the failover, with canary writes running in DR."""
+    return failover(c) + canaries(c)
 
 
 def workloads(c: Ctx) -> list[Call]:

@@ -150,4 +150,6 @@ class DelayLink:
             self._listener.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        if self._acceptor is not threading.current_thread():
+            self._acceptor.join(2.0)  # before the fd number can be reused by a new link's listener
         self._listener.close()

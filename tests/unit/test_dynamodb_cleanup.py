@@ -72,8 +72,96 @@ def test_unprocessed_items_are_sent_again(ddb: Any) -> None:
     assert _left(ddb, "drill-canary#d1") == 0
 
 
+def test_a_throttled_batch_is_sent_again(ddb: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    for i in range(5):
+        ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", i))
+    real, refused = ddb.batch_write_item, [1]
+
+    def throttling(**kwargs: Any) -> Any:
+        if refused[0]:
+            refused[0] -= 1
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                              "BatchWriteItem")
+        return real(**kwargs)
+
+    ddb.batch_write_item = throttling
+    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(5)])
+    assert _left(ddb, "drill-canary#d1") == 0
+
+
+def test_a_key_given_twice_is_sent_once(ddb: Any) -> None:
+    """DynamoDB refuses a batch that names a key twice (moto too)."""
+    ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", 1))
+    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", 1), _key("drill-canary#d1", 1)])
+    assert _left(ddb, "drill-canary#d1") == 0
+
+
 def test_a_service_that_never_processes_them_ends_at_the_deadline(ddb: Any) -> None:
     ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", 1))
-    ddb.batch_write_item = lambda **kwargs: {"UnprocessedItems": kwargs["RequestItems"]}
-    with pytest.raises(DeadlineExceeded, match="1 of 1 canary items not removed"):
-        dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", 1)], deadline_s=0.3)
+    sent = [0]
+
+    def never(**kwargs: Any) -> Any:
+        sent[0] += 1
+        assert sent[0] < 50, "still sending after 50 calls: no deadline"
+        return {"UnprocessedItems": kwargs["RequestItems"]}
+
+    ddb.batch_write_item = never
+    with pytest.raises(DeadlineExceeded, match="1 of 1 items not removed, none removed for 0.3 s"):
+        dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", 1)], stall_s=0.3)
+
+
+def test_the_store_removes_its_canaries_from_every_table_of_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the drill's own store: its items, spread over each global table, go; other items stay."""
+    from types import SimpleNamespace
+
+    from drill.core.config import load_config
+    from drill.traffic.stores import DynamoStore
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    cfg = load_config(None, "sandbox").config
+    tables = cfg.dynamodb.tables
+    assert len(tables) >= 2, "the sandbox policy spreads canaries over two tables or more"
+    region = cfg.side("primary").region
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=region)
+        for t in tables:
+            keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
+            client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
+                                KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
+                                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
+            other = {t.hash_key: {"S": "room-1"}} | ({t.range_key: {"S": "1"}} if t.range_key else {})
+            client.put_item(TableName=t.name, Item=other)
+        target = SimpleNamespace(cfg=cfg, client=lambda *_, **__: client)
+        store = DynamoStore(target, "d1")  # type: ignore[arg-type]
+        for seq in range(1, 61):
+            store.write(seq, "primary")
+        assert store.surviving("primary") == set(range(1, 61))
+        assert store.delete_all("primary") == set(range(1, 61))
+        assert store.surviving("primary") == set()
+        assert all(client.scan(TableName=t.name)["Count"] == 1 for t in tables)  # the application's item stays
+
+
+def test_a_batch_is_journaled_with_its_table_and_refused_to_a_command_that_only_reads() -> None:
+    """The journal names the table a BatchWriteItem writes: the IAM check of every call made holds
+    it against the table's ARN (without it, the ARN is ``*`` and the check fails)."""
+    from types import SimpleNamespace
+
+    from drill.core.config import load_config
+    from drill.core.errors import ReadOnlyViolation
+    from drill.core.redact import Redactor
+    from drill.plan.arns import arn_of
+    from drill.targets.base import Target
+
+    written: list[dict[str, Any]] = []
+    journal = SimpleNamespace(redactor=Redactor(), write=lambda event, durable=False, **rec: written.append(rec))
+    model = SimpleNamespace(name="BatchWriteItem", service_model=SimpleNamespace(service_name="dynamodb"))
+    params = {"RequestItems": {"chats": [{"DeleteRequest": {"Key": _key("drill-canary#d1", i)}} for i in range(3)]}}
+    loaded = load_config(None, "sandbox")
+    Target(loaded, journal=journal)._before_call(model, params, {"client_region": "ap-northeast-2"})  # type: ignore[arg-type]
+    assert written[0]["resources"] == {"TableName": "chats", "Requests": 3}
+    assert arn_of(written[0], "123456789012") == "arn:aws:dynamodb:ap-northeast-2:123456789012:table/chats"
+    with pytest.raises(ReadOnlyViolation, match="BatchWriteItem"):
+        Target(loaded, read_only=True)._before_call(model, params)  # type: ignore[arg-type]
