@@ -403,7 +403,10 @@ def _arm_counts(folder: Path) -> None:
     def handler(*_: object) -> None:
         try:
             counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
-            _pymalloc_stats(folder / f"twin-{dumps[0]:03d}.pymalloc.txt")  # first: bench/soak.py waits for the counts
+            try:  # first: bench/soak.py waits for the counts; a failure here must not cost them
+                _pymalloc_stats(folder / f"twin-{dumps[0]:03d}.pymalloc.txt")
+            except Exception as exc:
+                print(f"pymalloc stats: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             write_json_atomic(folder / f"twin-{dumps[0]:03d}.counts.json", dict(counts.most_common(200)))
             dumps[0] += 1
         except Exception as exc:

@@ -98,6 +98,28 @@ def test_a_key_given_twice_is_sent_once(ddb: Any) -> None:
     assert _left(ddb, "drill-canary#d1") == 0
 
 
+def test_slow_progress_is_not_a_stall(ddb: Any) -> None:
+    """The deadline counts time without an item removed, not the whole cleanup: a service that
+    removes one item a call, for longer in all than ``stall_s``, still gets every item removed."""
+    import time
+
+    for i in range(8):
+        ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", i))
+    real = ddb.batch_write_item
+
+    def one_a_call(**kwargs: Any) -> Any:
+        batch = kwargs["RequestItems"]["chats"]
+        time.sleep(0.05)
+        real(RequestItems={"chats": batch[:1]})
+        return {"UnprocessedItems": {"chats": batch[1:]}} if len(batch) > 1 else {}
+
+    ddb.batch_write_item = one_a_call
+    started = time.monotonic()
+    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(8)], stall_s=0.2)
+    assert time.monotonic() - started > 0.2  # longer than stall_s in all
+    assert _left(ddb, "drill-canary#d1") == 0
+
+
 def test_a_service_that_never_processes_them_ends_at_the_deadline(ddb: Any) -> None:
     ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", 1))
     sent = [0]
