@@ -73,12 +73,15 @@ def s3_delete_versions(s3: Any, bucket: str, prefix: str, exact: bool = False) -
     return {v["Key"] for v in versions}
 
 
-def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall_s: float = 120.0) -> None:
+def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall_s: float = 120.0,
+                         per_call_s: float = 0.5) -> None:
     """Delete ``keys`` from ``table``, 25 a BatchWriteItem call (the API's most; a key twice in one
     call is refused, so each is sent once). What the service leaves unprocessed, or refuses whole
-    as throttled, is sent again with a growing pause; the deadline is ``stall_s`` without one item
-    removed, not the whole cleanup (which, at 200,000 canaries a store, takes minutes). One
-    DeleteItem a key took about 8 ms a call on the twin: half an hour a region for such a drill."""
+    as throttled, is sent again with a growing pause. Two deadlines: ``stall_s`` without one item
+    removed, and a cap on the whole cleanup of ``stall_s`` plus ``per_call_s`` for each call the
+    keys need (a service that removes an item now and then would otherwise keep a stall deadline
+    alive for ever). One DeleteItem a key took about 8 ms a call on the twin: half an hour a region
+    for a drill of 200,000 canaries a store."""
     import time
 
     from botocore.exceptions import ClientError
@@ -87,7 +90,10 @@ def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall
 
     unique = list({json.dumps(key, sort_keys=True): key for key in keys}.values())
     pending = [{"DeleteRequest": {"Key": key}} for key in unique]
-    deadline = time.monotonic() + stall_s
+    started = time.monotonic()
+    cap_s = stall_s + per_call_s * -(-len(unique) // 25)
+    cap = started + cap_s
+    deadline = started + stall_s
     pause = 0.05
     while pending:
         batch, pending = pending[:25], pending[25:]
@@ -97,15 +103,21 @@ def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall
             if exc.response.get("Error", {}).get("Code") not in THROTTLED:
                 raise
             left = batch
+        now = time.monotonic()
         if len(left) < len(batch):
-            deadline, pause = time.monotonic() + stall_s, 0.05  # progress
+            deadline, pause = now + stall_s, 0.05  # progress
+        pending = left + pending
+        if not pending:
+            return
+        if now >= cap:
+            raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(pending)} of {len(unique)} items not "
+                                   f"removed within the cleanup's cap of {cap_s:g} s")
         if left:
-            if time.monotonic() + pause > deadline:
-                raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(left) + len(pending)} of {len(unique)} "
+            if now >= deadline:
+                raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(pending)} of {len(unique)} "
                                        f"items not removed, none removed for {stall_s:g} s (throttled)")
-            time.sleep(pause)
+            time.sleep(min(pause, deadline - now, cap - now))
             pause = min(pause * 2, 2.0)
-            pending = left + pending
 
 
 THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})

@@ -12,13 +12,13 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from drill.core.calls import Ctx
+from drill.core.calls import Call, Ctx
 from drill.core.config import LoadedConfig
 from drill.core.errors import InvalidInput
 from drill.core.paths import REPO_ROOT, SCENARIOS_DIR
@@ -140,20 +140,36 @@ def build(loaded: LoadedConfig, cadence: str, target_name: str, capabilities: fr
                                  "steps": []}
         for kind, text in sc.steps:
             sd = step_def(kind, text)
-            step: dict[str, Any] = {"step": text, "calls": [c.as_dict() for c in (sd.calls(ctx) if sd.calls else [])]}
+            calls = sd.calls(ctx) if sd.calls else []
+            step: dict[str, Any] = {"step": text}
             if sd.fault:
                 fault = get_fault(sd.fault)
                 step["fault"] = sd.fault
                 step["heals"] = fault.heals or "no: undone by the drill (and by drill rollback)"
                 step["twin_only"] = fault.twin_only
-                step["calls"] = [c.as_dict() for c in fault.calls(ctx)] + step["calls"]
+                calls = fault.calls(ctx) + calls
                 missing = sorted(fault.requires - capabilities)
                 if missing:
                     step["unavailable"] = f"fault {sd.fault} needs {', '.join(missing)} (not on {target_name})"
                     plan["unavailable"].append(f"{sc.name}: {step['unavailable']}")
+            step["calls"] = [c.as_dict() for c in unique(calls)]
             entry["steps"].append(step)
         plan["scenarios"].append(entry)
     return plan
+
+
+def unique(calls: list[Call]) -> list[Call]:
+    """A step's calls, each once: the library's parts share calls (a failover and its canaries
+    both read the database login); the same call on the same resources is listed at its first
+    place, with the notes of every mention."""
+    first: dict[tuple[Any, ...], Call] = {}
+    notes: dict[tuple[Any, ...], list[str]] = {}
+    for c in calls:
+        key = (c.kind, c.service, c.operation, c.region, c.resources, c.mutating)
+        first.setdefault(key, c)
+        if c.note and c.note not in notes.setdefault(key, []):
+            notes[key].append(c.note)
+    return [replace(c, note="; ".join(notes.get(k, []))) for k, c in first.items()]
 
 
 def all_calls(plan: dict[str, Any]) -> list[dict[str, Any]]:

@@ -60,8 +60,9 @@ def traffic(c: Ctx) -> list[Call]:
 def canaries(c: Ctx) -> list[Call]:
     """The canary writers in each store of both regions, their reads and their removal at the end."""
     rate = c.cfg.measure.canary_rate_per_s
-    out = [other("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows", [c.db("primary")],
-                 True, f"{rate}/s, removed at the end")] + _login(c)
+    out = [other("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows",
+                 [c.db("primary"), c.db("dr")], True,
+                 f"{rate}/s on the writer (the DR instance once promoted), removed at the end")] + _login(c)
     for role in ("primary", "dr"):
         r = c.region(role)
         out += [aws("rds", "DescribeDBInstances", r, c.db(role), note="endpoint"),

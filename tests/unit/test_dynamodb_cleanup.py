@@ -115,9 +115,33 @@ def test_slow_progress_is_not_a_stall(ddb: Any) -> None:
 
     ddb.batch_write_item = one_a_call
     started = time.monotonic()
-    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(8)], stall_s=0.2)
+    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(8)], stall_s=0.2, per_call_s=5)
     assert time.monotonic() - started > 0.2  # longer than stall_s in all
     assert _left(ddb, "drill-canary#d1") == 0
+
+
+def test_progress_now_and_then_still_ends_at_the_cleanups_cap(ddb: Any) -> None:
+    """A service that removes one item a call keeps the stall deadline alive; the cap on the whole
+    cleanup (stall_s plus per_call_s a call the keys need) ends it."""
+    for i in range(60):
+        ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", i))
+    real, sent = ddb.batch_write_item, [0]
+
+    def one_a_call(**kwargs: Any) -> Any:
+        import time
+
+        sent[0] += 1
+        assert sent[0] < 200, "still sending after 200 calls: no cap"
+        batch = kwargs["RequestItems"]["chats"]
+        time.sleep(0.02)
+        real(RequestItems={"chats": batch[:1]})
+        return {"UnprocessedItems": {"chats": batch[1:]}} if len(batch) > 1 else {}
+
+    ddb.batch_write_item = one_a_call
+    with pytest.raises(DeadlineExceeded, match=r"items not removed within the cleanup's cap of 0.13 s"):
+        dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(60)], stall_s=0.1,
+                             per_call_s=0.01)
+    assert 0 < _left(ddb, "drill-canary#d1") < 60
 
 
 def test_a_service_that_never_processes_them_ends_at_the_deadline(ddb: Any) -> None:
