@@ -128,8 +128,10 @@ class DynamoStore(_Store):
         item["drill_written_at"] = {"N": f"{time.time():.6f}"}
         self._client(role).put_item(TableName=table, Item=item)
 
-    def surviving(self, role: str) -> set[int]:
-        found: set[int] = set()
+    def _found(self, role: str) -> dict[str, dict[int, dict[str, Any]]]:
+        """The drill's canary items in the role's copy, table by table: sequence number -> the key
+        the item was found under (read from the item, not computed from the sequence number)."""
+        found: dict[str, dict[int, dict[str, Any]]] = {}
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
         for table in self.tables:
             if table.range_key:
@@ -142,25 +144,30 @@ class DynamoStore(_Store):
                           "ExpressionAttributeNames": {"#h": table.hash_key},
                           "ExpressionAttributeValues": {":p": {"S": f"drill-canary#{self.drill_id}#"}}}
                 pages = ddb.get_paginator("scan").paginate(**kwargs)
+            keys = found.setdefault(table.name, {})
             for page in pages:
                 for item in page.get("Items", []):
-                    key = item[table.range_key]["S"] if table.range_key else item[table.hash_key]["S"].rsplit("#", 1)[1]
-                    found.add(int(key))
+                    key = {table.hash_key: item[table.hash_key]}
+                    if table.range_key:
+                        key[table.range_key] = item[table.range_key]
+                    seq = item[table.range_key]["S"] if table.range_key else item[table.hash_key]["S"].rsplit("#", 1)[1]
+                    keys[int(seq)] = key
         return found
 
+    def surviving(self, role: str) -> set[int]:
+        return {seq for keys in self._found(role).values() for seq in keys}
+
     def delete_all(self, role: str) -> set[int]:
-        """Every canary item of the drill in the role's copy, 25 a BatchWriteItem call."""
+        """Every canary item of the drill in the role's copy, 25 a BatchWriteItem call, by the key
+        each was found under (a change of the tables' order since the drill leaves none behind)."""
         from drill.core.aws import dynamodb_delete_keys
 
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
-        seqs = self.surviving(role)
-        by_table: dict[str, list[dict[str, Any]]] = {}
-        for seq in sorted(seqs):
-            table, key = self.key(seq)
-            by_table.setdefault(table, []).append(key)
-        for table, keys in by_table.items():
-            dynamodb_delete_keys(ddb, table, keys)
-        return seqs
+        found = self._found(role)
+        for table, keys in found.items():
+            if keys:
+                dynamodb_delete_keys(ddb, table, [keys[seq] for seq in sorted(keys)])
+        return {seq for keys in found.values() for seq in keys}
 
 
 class S3Store(_Store):

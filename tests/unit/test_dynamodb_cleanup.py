@@ -190,6 +190,36 @@ def test_the_store_removes_its_canaries_from_every_table_of_the_policy(monkeypat
         assert all(client.scan(TableName=t.name)["Count"] == 1 for t in tables)  # the application's item stays
 
 
+def test_a_cleanup_after_the_tables_order_changed_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cleanup deletes each item by the key it was found under: a later cleanup (drill rollback
+    after an upgrade, a config whose tables were reordered) still removes every item (with keys
+    computed from the sequence numbers, half the items would be looked for in the wrong table)."""
+    from types import SimpleNamespace
+
+    from drill.core.config import load_config
+    from drill.traffic.stores import DynamoStore
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    cfg = load_config(None, "sandbox").config
+    reordered = cfg.model_copy(deep=True)
+    reordered.dynamodb.tables.reverse()
+    assert [t.name for t in reordered.dynamodb.tables] != [t.name for t in cfg.dynamodb.tables]
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=cfg.side("primary").region)
+        for t in cfg.dynamodb.tables:
+            keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
+            client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
+                                KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
+                                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
+        writer = DynamoStore(SimpleNamespace(cfg=cfg, client=lambda *_, **__: client), "d1")  # type: ignore[arg-type]
+        for seq in range(1, 41):
+            writer.write(seq, "primary")
+        later = DynamoStore(SimpleNamespace(cfg=reordered, client=lambda *_, **__: client), "d1")  # type: ignore[arg-type]
+        assert later.delete_all("primary") == set(range(1, 41))
+        assert all(client.scan(TableName=t.name)["Count"] == 0 for t in cfg.dynamodb.tables)
+
+
 def test_a_batch_is_journaled_with_its_table_and_refused_to_a_command_that_only_reads() -> None:
     """The journal names the table a BatchWriteItem writes: the IAM check of every call made holds
     it against the table's ARN (without it, the ARN is ``*`` and the check fails)."""
