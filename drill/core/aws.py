@@ -74,14 +74,16 @@ def s3_delete_versions(s3: Any, bucket: str, prefix: str, exact: bool = False) -
 
 
 def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall_s: float = 120.0,
-                         per_call_s: float = 0.5) -> None:
+                         min_rate: float = 10.0) -> None:
     """Delete ``keys`` from ``table``, 25 a BatchWriteItem call (the API's most; a key twice in one
     call is refused, so each is sent once). What the service leaves unprocessed, or refuses whole
     as throttled, is sent again with a growing pause. Two deadlines: ``stall_s`` without one item
-    removed, and a cap on the whole cleanup of ``stall_s`` plus ``per_call_s`` for each call the
-    keys need (a service that removes an item now and then would otherwise keep a stall deadline
-    alive for ever). One DeleteItem a key took about 8 ms a call on the twin: half an hour a region
-    for a drill of 200,000 canaries a store."""
+    removed, and a cap on the whole cleanup: ``stall_s`` plus the time the keys take at
+    ``min_rate`` items a second (a service that removes an item now and then would otherwise keep
+    the stall deadline alive for ever). The drill's store passes the rate its canaries wrote the
+    table at, so a table that could take the writes is cleaned within the cap, throttled or not.
+    One DeleteItem a key took about 8 ms a call on the twin: half an hour a region for a drill of
+    200,000 canaries a store."""
     import time
 
     from botocore.exceptions import ClientError
@@ -91,7 +93,7 @@ def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall
     unique = list({json.dumps(key, sort_keys=True): key for key in keys}.values())
     pending = [{"DeleteRequest": {"Key": key}} for key in unique]
     started = time.monotonic()
-    cap_s = stall_s + per_call_s * -(-len(unique) // 25)
+    cap_s = stall_s + len(unique) / min_rate
     cap = started + cap_s
     deadline = started + stall_s
     pause = 0.05
@@ -111,7 +113,8 @@ def dynamodb_delete_keys(ddb: Any, table: str, keys: list[dict[str, Any]], stall
             return
         if now >= cap:
             raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(pending)} of {len(unique)} items not "
-                                   f"removed within the cleanup's cap of {cap_s:g} s")
+                                   f"removed within the cleanup's cap of {round(cap_s, 1):g} s "
+                                   f"({min_rate:g} items a second)")
         if left:
             if now >= deadline:
                 raise DeadlineExceeded(f"dynamodb BatchWriteItem {table}: {len(pending)} of {len(unique)} "

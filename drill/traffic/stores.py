@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pymysql
@@ -128,46 +129,52 @@ class DynamoStore(_Store):
         item["drill_written_at"] = {"N": f"{time.time():.6f}"}
         self._client(role).put_item(TableName=table, Item=item)
 
-    def _found(self, role: str) -> dict[str, dict[int, dict[str, Any]]]:
-        """The drill's canary items in the role's copy, table by table: sequence number -> the key
-        the item was found under (read from the item, not computed from the sequence number)."""
-        found: dict[str, dict[int, dict[str, Any]]] = {}
+    def _items(self, role: str, table: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The drill's canary items in one table of the role's copy: (sequence number, the key the
+        item was found under: read from the item, not computed from the sequence number)."""
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
-        for table in self.tables:
-            if table.range_key:
-                kwargs: dict[str, Any] = {"TableName": table.name, "KeyConditionExpression": "#h = :h",
-                                          "ExpressionAttributeNames": {"#h": table.hash_key},
-                                          "ExpressionAttributeValues": {":h": {"S": f"drill-canary#{self.drill_id}"}}}
-                pages = ddb.get_paginator("query").paginate(**kwargs)
-            else:
-                kwargs = {"TableName": table.name, "FilterExpression": "begins_with(#h, :p)",
-                          "ExpressionAttributeNames": {"#h": table.hash_key},
-                          "ExpressionAttributeValues": {":p": {"S": f"drill-canary#{self.drill_id}#"}}}
-                pages = ddb.get_paginator("scan").paginate(**kwargs)
-            keys = found.setdefault(table.name, {})
-            for page in pages:
-                for item in page.get("Items", []):
-                    key = {table.hash_key: item[table.hash_key]}
-                    if table.range_key:
-                        key[table.range_key] = item[table.range_key]
-                    seq = item[table.range_key]["S"] if table.range_key else item[table.hash_key]["S"].rsplit("#", 1)[1]
-                    keys[int(seq)] = key
-        return found
+        if table.range_key:
+            kwargs: dict[str, Any] = {"TableName": table.name, "KeyConditionExpression": "#h = :h",
+                                      "ExpressionAttributeNames": {"#h": table.hash_key},
+                                      "ExpressionAttributeValues": {":h": {"S": f"drill-canary#{self.drill_id}"}}}
+            pages = ddb.get_paginator("query").paginate(**kwargs)
+        else:
+            kwargs = {"TableName": table.name, "FilterExpression": "begins_with(#h, :p)",
+                      "ExpressionAttributeNames": {"#h": table.hash_key},
+                      "ExpressionAttributeValues": {":p": {"S": f"drill-canary#{self.drill_id}#"}}}
+            pages = ddb.get_paginator("scan").paginate(**kwargs)
+        for page in pages:
+            for item in page.get("Items", []):
+                key = {table.hash_key: item[table.hash_key]}
+                if table.range_key:
+                    key[table.range_key] = item[table.range_key]
+                seq = item[table.range_key]["S"] if table.range_key else item[table.hash_key]["S"].rsplit("#", 1)[1]
+                yield int(seq), key
 
     def surviving(self, role: str) -> set[int]:
-        return {seq for keys in self._found(role).values() for seq in keys}
+        return {seq for table in self.tables for seq, _ in self._items(role, table)}
 
     def delete_all(self, role: str) -> set[int]:
         """Every canary item of the drill in the role's copy, 25 a BatchWriteItem call, by the key
-        each was found under (a change of the tables' order since the drill leaves none behind)."""
+        each was found under (a change of the tables' order since the drill leaves none behind).
+        One table's keys are held at a time; a table whose cleanup fails does not stop the others,
+        and the first failure is raised at the end."""
         from drill.core.aws import dynamodb_delete_keys
 
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
-        found = self._found(role)
-        for table, keys in found.items():
-            if keys:
-                dynamodb_delete_keys(ddb, table, [keys[seq] for seq in sorted(keys)])
-        return {seq for keys in found.values() for seq in keys}
+        rate = max(1.0, self.target.cfg.measure.canary_rate_per_s / len(self.tables))  # the rate they were written at
+        deleted: set[int] = set()
+        failure: Exception | None = None
+        for table in self.tables:
+            try:
+                found = dict(self._items(role, table))
+                dynamodb_delete_keys(ddb, table.name, [found[seq] for seq in sorted(found)], min_rate=rate)
+                deleted |= found.keys()
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return deleted
 
 
 class S3Store(_Store):

@@ -115,14 +115,14 @@ def test_slow_progress_is_not_a_stall(ddb: Any) -> None:
 
     ddb.batch_write_item = one_a_call
     started = time.monotonic()
-    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(8)], stall_s=0.2, per_call_s=5)
+    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(8)], stall_s=0.2, min_rate=1)
     assert time.monotonic() - started > 0.2  # longer than stall_s in all
     assert _left(ddb, "drill-canary#d1") == 0
 
 
 def test_progress_now_and_then_still_ends_at_the_cleanups_cap(ddb: Any) -> None:
     """A service that removes one item a call keeps the stall deadline alive; the cap on the whole
-    cleanup (stall_s plus per_call_s a call the keys need) ends it."""
+    cleanup (stall_s plus the keys at min_rate items a second) ends it."""
     for i in range(60):
         ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", i))
     real, sent = ddb.batch_write_item, [0]
@@ -131,17 +131,36 @@ def test_progress_now_and_then_still_ends_at_the_cleanups_cap(ddb: Any) -> None:
         import time
 
         sent[0] += 1
-        assert sent[0] < 200, "still sending after 200 calls: no cap"
+        assert sent[0] < 30, "still sending after 30 calls: no cap"
         batch = kwargs["RequestItems"]["chats"]
         time.sleep(0.02)
         real(RequestItems={"chats": batch[:1]})
         return {"UnprocessedItems": {"chats": batch[1:]}} if len(batch) > 1 else {}
 
     ddb.batch_write_item = one_a_call
-    with pytest.raises(DeadlineExceeded, match=r"items not removed within the cleanup's cap of 0.13 s"):
+    with pytest.raises(DeadlineExceeded, match=r"items not removed within the cleanup's cap of 0.2 s \(600 items"):
         dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", i) for i in range(60)], stall_s=0.1,
-                             per_call_s=0.01)
+                             min_rate=600)
     assert 0 < _left(ddb, "drill-canary#d1") < 60
+
+
+def test_the_stall_deadline_is_not_given_up_a_pause_early(ddb: Any) -> None:
+    """A service that refuses everything until just before ``stall_s`` and then takes the batch:
+    the cleanup keeps trying until the deadline itself (it once gave up when the next pause would
+    have crossed it, about a pause early)."""
+    import time
+
+    ddb.put_item(TableName="chats", Item=_key("drill-canary#d1", 1))
+    real, opens = ddb.batch_write_item, time.monotonic() + 0.28
+
+    def late(**kwargs: Any) -> Any:
+        if time.monotonic() < opens:
+            return {"UnprocessedItems": kwargs["RequestItems"]}
+        return real(**kwargs)
+
+    ddb.batch_write_item = late
+    dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", 1)], stall_s=0.3)
+    assert _left(ddb, "drill-canary#d1") == 0
 
 
 def test_a_service_that_never_processes_them_ends_at_the_deadline(ddb: Any) -> None:
@@ -193,7 +212,7 @@ def test_the_store_removes_its_canaries_from_every_table_of_the_policy(monkeypat
 def test_a_cleanup_after_the_tables_order_changed_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cleanup deletes each item by the key it was found under: a later cleanup (drill rollback
     after an upgrade, a config whose tables were reordered) still removes every item (with keys
-    computed from the sequence numbers, half the items would be looked for in the wrong table)."""
+    computed from the sequence numbers, each item would be looked for in the other table)."""
     from types import SimpleNamespace
 
     from drill.core.config import load_config
@@ -218,6 +237,43 @@ def test_a_cleanup_after_the_tables_order_changed_leaves_nothing(monkeypatch: py
         later = DynamoStore(SimpleNamespace(cfg=reordered, client=lambda *_, **__: client), "d1")  # type: ignore[arg-type]
         assert later.delete_all("primary") == set(range(1, 41))
         assert all(client.scan(TableName=t.name)["Count"] == 0 for t in cfg.dynamodb.tables)
+
+
+def test_a_table_whose_cleanup_fails_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused cleanup in the first table is raised, after the other tables' items are gone."""
+    from types import SimpleNamespace
+
+    from botocore.exceptions import ClientError
+
+    from drill.core.config import load_config
+    from drill.traffic.stores import DynamoStore
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    cfg = load_config(None, "sandbox").config
+    first, *rest = cfg.dynamodb.tables
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=cfg.side("primary").region)
+        for t in cfg.dynamodb.tables:
+            keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
+            client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
+                                KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
+                                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
+        store = DynamoStore(SimpleNamespace(cfg=cfg, client=lambda *_, **__: client), "d1")  # type: ignore[arg-type]
+        for seq in range(1, 41):
+            store.write(seq, "primary")
+        real = client.batch_write_item
+
+        def refusing(**kwargs: Any) -> Any:
+            if first.name in kwargs["RequestItems"]:
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "BatchWriteItem")
+            return real(**kwargs)
+
+        client.batch_write_item = refusing
+        with pytest.raises(ClientError, match="AccessDenied"):
+            store.delete_all("primary")
+        assert client.scan(TableName=first.name)["Count"] > 0
+        assert all(client.scan(TableName=t.name)["Count"] == 0 for t in rest)
 
 
 def test_a_batch_is_journaled_with_its_table_and_refused_to_a_command_that_only_reads() -> None:

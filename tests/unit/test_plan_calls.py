@@ -27,7 +27,8 @@ def test_every_step_lists_each_call_once() -> None:
 
 def test_the_failback_setup_keeps_what_each_mention_says() -> None:
     """The failback's setup step is the failover plus canary writes in DR: the DR instance is
-    described once, its note from both parts; the canary rows name the DR instance they go to."""
+    described once, with the note one part gives it, the login read once with its note once; the
+    canary rows name the DR instance they go to."""
     plan = build(LOADED, "quarterly", "aws", capabilities_of("aws"))
     steps = [st for sc in plan["scenarios"] for st in sc["steps"]
              if any(c["operation"] == "PromoteReadReplica" for c in st["calls"])
@@ -37,5 +38,21 @@ def test_the_failback_setup_keeps_what_each_mention_says() -> None:
     dr = LOADED.config.side("dr").region
     described = [c for c in calls if c["operation"] == "DescribeDBInstances" and c["region"] == dr]
     assert len(described) == 1 and described[0]["note"] == "endpoint"
+    logins = [c for c in calls if c["operation"] == "GetSecretValue" and c["region"] == dr]
+    assert [c["note"] for c in logins] == ["the database login"]  # named by both parts, said once
     rows = next(c for c in calls if c["kind"] == "mysql" and "canary rows" in c["operation"])
     assert any(LOADED.config.side("dr").db.id in r for r in rows["resources"]), rows
+
+
+def test_mentions_of_one_call_merge_their_notes_and_other_calls_stay_apart() -> None:
+    from drill.core.calls import aws
+    from drill.plan.catalogue import unique
+
+    calls = [aws("rds", "DescribeDBInstances", "r1", "db-a"), aws("rds", "DescribeDBInstances", "r1", "db-a", note="x"),
+             aws("rds", "DescribeDBInstances", "r1", "db-a", note="y"), aws("rds", "DescribeDBInstances", "r1", "db-a", note="x"),
+             aws("rds", "DescribeDBInstances", "r1", "db-b", note="z"), aws("rds", "DescribeDBInstances", "r2", "db-a"),
+             aws("rds", "PromoteReadReplica", "r1", "db-a", True)]
+    got = unique(calls)
+    assert [(c.operation, c.region, c.resources, c.note) for c in got] == [
+        ("DescribeDBInstances", "r1", ("db-a",), "x; y"), ("DescribeDBInstances", "r1", ("db-b",), "z"),
+        ("DescribeDBInstances", "r2", ("db-a",), ""), ("PromoteReadReplica", "r1", ("db-a",), "")]
