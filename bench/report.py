@@ -153,6 +153,7 @@ def generate(args: argparse.Namespace, root: Path) -> tuple[Drill, dict[str, Any
     traffic.drill, traffic.writers = d, writers
     traffic.stores = {s: SyntheticStore(s, surviving[s]) for s in DELAYS}
     traffic.load = LoadRunner(cfg, log_dir, {})
+    traffic.workers, traffic.problems = {}, []  # no load workers in a cluster (load.mode local)
     d.traffic = traffic
     child.join()
     assert child.exitcode == 0, "the request log's writer failed"
