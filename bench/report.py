@@ -59,10 +59,11 @@ class SyntheticStore:
 
     def __init__(self, name: str, surviving: set[int]):
         self.name, self.ordered, self._surviving = name, name == "rds", surviving
+        self.deletes_replicate = name != "s3"
 
     def prepare(self) -> None: ...
     def write(self, seq: int, role: str) -> None: ...
-    def delete_all(self, role: str) -> int: return 0
+    def delete_all(self, role: str) -> set[int]: return set()
 
     def surviving(self, role: str) -> set[int]:
         return self._surviving

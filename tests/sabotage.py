@@ -92,8 +92,9 @@ def _scale_zero(deployment: str) -> Callable[[Ops], None]:
 
 
 def _bad_image(ops: Ops) -> None:
-    wl = next(w for w in ops.cfg.workloads if w.image and w.image.startswith("ecr:"))
-    repo = wl.image.split(":", 1)[1]
+    image = next(w.image for w in ops.cfg.workloads if w.image and w.image.startswith("ecr:"))
+    wl = next(w for w in ops.cfg.workloads if w.image == image)
+    repo = image.split(":", 1)[1]
     uri = f"{ops.cfg.ecr.account}.dkr.ecr.{ops.cfg.regions.dr.name}.amazonaws.com/{repo}:no-such-tag"
     container = ops.kubectl("dr", "get", "deployment", wl.deployment, "-o",
                             "jsonpath={.spec.template.spec.containers[0].name}").strip()
@@ -167,6 +168,11 @@ def _alarms_without_actions(ops: Ops) -> list[dict[str, Any]]:
     for alarm in alarms:
         cw.put_metric_alarm(**_alarm_args(alarm, actions=False))
     return list(alarms)
+
+
+def _restore_alarms(ops: Ops, alarms: list[dict[str, Any]]) -> None:
+    for alarm in alarms:
+        ops.aws("cloudwatch", "us-east-1").put_metric_alarm(**_alarm_args(alarm))
 
 
 def _alarm_args(alarm: dict[str, Any], actions: bool = True) -> dict[str, Any]:
@@ -333,7 +339,7 @@ ERRANT_ID = 2_000_000_001  # far above what the primary's auto-increment reaches
 
 
 def _errant_write_on_replica(ops: Ops) -> str:
-    table = next(w.data.split(":", 1)[1] for w in ops.cfg.workloads if (w.data or "").startswith("rds:"))
+    table = next((w.data or "").split(":", 1)[1] for w in ops.cfg.workloads if (w.data or "").startswith("rds:"))
     ops.admin_sql("dr", f"INSERT INTO `{ops.cfg.rds.database}`.`{table}` (id, name, owner, region, created_at) "
                         f"VALUES ({ERRANT_ID}, 'errant', 'sabotage', 'dr', NOW(6))")
     return table
@@ -365,8 +371,7 @@ def catalog(cfg: Config) -> list[Defect]:
                MONTHLY_ALERT, "its topic delivers", ("deliver",), _unsubscribe, _resubscribe),
         Defect("alarm_without_actions", "the health checks' alarms notify nobody (no alarm actions)",
                MONTHLY_ALERT, "its topic delivers", ("deliver",), _alarms_without_actions,
-               lambda ops, alarms: [ops.aws("cloudwatch", "us-east-1").put_metric_alarm(**_alarm_args(a))
-                                    for a in alarms] and None),
+               _restore_alarms),
         Defect("health_check_disabled", "the Route 53 health check is disabled (never reports a failure)",
                MONTHLY_ALERT, "goes unhealthy", ("reports the failure",), _health_check_disabled),
         Defect("health_check_threshold_10", "the health checks' failure threshold raised to 10 (the outage "

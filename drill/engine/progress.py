@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from drill.core.waits import ACTIVE
-from drill.traffic.locust import LogReader, parse
+from drill.traffic.locust import LogReader, fields
 
 if TYPE_CHECKING:
     from drill.engine.drill import Drill
@@ -103,7 +103,7 @@ class Progress:
         if self._reader is None or self._reader.path != load.log_path:
             self._reader = LogReader(load.log_path)
         now = time.time()
-        self._recent += [(r.t, r.ok, r.region) for line in self._reader.lines() if (r := parse(line)) is not None]
+        self._recent += [(f[0], f[6], f[5]) for line in self._reader.lines() if (f := fields(line)) is not None]
         self._recent = [x for x in self._recent if x[0] >= now - 6]
         window = [x for x in self._recent if now - 5 <= x[0] <= now]
         regions: dict[str, int] = {}

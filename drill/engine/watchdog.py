@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from drill.ops.cloudwatch import in_alarm
-from drill.traffic.locust import LogReader, parse
+from drill.traffic.locust import LogReader, fields
 
 if TYPE_CHECKING:
     from drill.engine.drill import Drill
@@ -39,7 +39,7 @@ class Watchdog:
         if load is not None and (self._reader is None or self._reader.path != load.log_path):
             self._reader = LogReader(load.log_path)
         if self._reader is not None:
-            self._failed += sum(1 for line in self._reader.lines() if (r := parse(line)) is not None and not r.ok)
+            self._failed += sum(1 for line in self._reader.lines() if (f := fields(line)) is not None and not f[6])
         return self._failed
 
     def check(self) -> dict[str, Any] | None:

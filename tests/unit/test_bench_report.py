@@ -18,5 +18,8 @@ def test_the_report_bench_runs_and_measures_what_it_generated() -> None:
     rto = re.search(r"RTO measured ([\d.]+) s \(synthetic ([\d.]+) s\)", res.stdout)
     assert rto, res.stdout
     assert abs(float(rto.group(1)) - float(rto.group(2))) < 0.5, rto.group(0)
-    rpo = dict(re.findall(r"(rds|dynamodb|s3) ([\d.]+) s \(synthetic", res.stdout))
+    rpo = {s: (float(m), float(g)) for s, m, g in re.findall(r"(rds|dynamodb|s3) ([\d.]+) s \(synthetic ~([\d.]+) s\)",
+                                                             res.stdout)}
     assert set(rpo) == {"rds", "dynamodb", "s3"}, res.stdout
+    interval = float(re.search(r"canary interval ([\d.]+) s", res.stdout).group(1))  # type: ignore[union-attr]
+    assert all(abs(m - g) <= 2 * interval for m, g in rpo.values()), (rpo, interval)  # within a write or two

@@ -10,7 +10,7 @@ import gzip
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +101,34 @@ def test_follow_reads_a_growing_log_once_stops_the_writer_and_reads_the_rest(tmp
 def test_reorder_holds_two_windows_and_a_batch_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Reorder, "BATCH", 500)
     times = shuffled_times(50_000, jitter_s=2.0)  # 100 records a second: REORDER_S holds about 1,000
-    order, out, held = Reorder(), [], 0
-    for rec in order.add_lines(line(t) for t in times):
-        out.append(rec.t)
-        held = max(held, len(order._buf))
+    order, held = Reorder(), [0]
+
+    def fed() -> Iterator[str]:
+        for t in times:
+            held[0] = max(held[0], len(order._buf))  # as each line goes in: the buffer at its largest
+            yield line(t)
+
+    out = [rec.t for rec in order.add_lines(fed())]
     out += [r.t for r in order.release(float("inf"))]
     assert out == sorted(times)
-    assert held <= 2 * (REORDER_S + 2.0) * 100 + 500 + 1, held  # never the whole log
+    assert held[0] <= 2 * (REORDER_S + 2.0) * 100 + 500 + 1, held  # never the whole log
+
+
+def test_reorder_sorts_each_record_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work, not time: the records the sorts handle, per record read, do not grow with the rate.
+    A sort every batch re-sorted the whole window each time: at 10 batches a window, 11 per record."""
+    monkeypatch.setattr(Reorder, "BATCH", 100)
+    times = shuffled_times(50_000, jitter_s=2.0)  # a window of about 1,000: 10 batches
+    order, sorted_n = Reorder(), [0]
+    release = order.release
+
+    def counted(before: float) -> Iterator[locust.RequestRecord]:
+        sorted_n[0] += len(order._buf)
+        return release(before)
+
+    monkeypatch.setattr(order, "release", counted)
+    assert len(list(order.add_lines(line(t) for t in times))) + len(list(order.release(float("inf")))) == len(times)
+    assert sorted_n[0] / len(times) <= 4, sorted_n[0] / len(times)
 
 
 def test_follow_keeps_time_order_across_polls_of_a_live_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
