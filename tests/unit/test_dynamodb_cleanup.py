@@ -177,6 +177,15 @@ def test_a_service_that_never_processes_them_ends_at_the_deadline(ddb: Any) -> N
         dynamodb_delete_keys(ddb, "chats", [_key("drill-canary#d1", 1)], stall_s=0.3)
 
 
+def _create_policy_tables(client: Any, tables: Any) -> None:
+    """The policy's global tables, as the account has them (hash key, and range key where set)."""
+    for t in tables:
+        keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
+        client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
+                            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
+
+
 def test_the_store_removes_its_canaries_from_every_table_of_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the drill's own store: its items, spread over each global table, go; other items stay."""
     from types import SimpleNamespace
@@ -192,11 +201,8 @@ def test_the_store_removes_its_canaries_from_every_table_of_the_policy(monkeypat
     region = cfg.side("primary").region
     with mock_aws():
         client = boto3.client("dynamodb", region_name=region)
+        _create_policy_tables(client, tables)
         for t in tables:
-            keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
-            client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
-                                KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
-                                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
             other = {t.hash_key: {"S": "room-1"}} | ({t.range_key: {"S": "1"}} if t.range_key else {})
             client.put_item(TableName=t.name, Item=other)
         target = SimpleNamespace(cfg=cfg, client=lambda *_, **__: client)
@@ -226,11 +232,7 @@ def test_a_cleanup_after_the_tables_order_changed_leaves_nothing(monkeypatch: py
     assert [t.name for t in reordered.dynamodb.tables] != [t.name for t in cfg.dynamodb.tables]
     with mock_aws():
         client = boto3.client("dynamodb", region_name=cfg.side("primary").region)
-        for t in cfg.dynamodb.tables:
-            keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
-            client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
-                                KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
-                                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
+        _create_policy_tables(client, cfg.dynamodb.tables)
         writer = DynamoStore(SimpleNamespace(cfg=cfg, client=lambda *_, **__: client), "d1")  # type: ignore[arg-type]
         for seq in range(1, 41):
             writer.write(seq, "primary")
@@ -254,11 +256,7 @@ def test_a_table_whose_cleanup_fails_does_not_stop_the_others(monkeypatch: pytes
     first, *rest = cfg.dynamodb.tables
     with mock_aws():
         client = boto3.client("dynamodb", region_name=cfg.side("primary").region)
-        for t in cfg.dynamodb.tables:
-            keys = [(t.hash_key, "HASH")] + ([(t.range_key, "RANGE")] if t.range_key else [])
-            client.create_table(TableName=t.name, BillingMode="PAY_PER_REQUEST",
-                                KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
-                                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n, _ in keys])
+        _create_policy_tables(client, cfg.dynamodb.tables)
         store = DynamoStore(SimpleNamespace(cfg=cfg, client=lambda *_, **__: client), "d1")  # type: ignore[arg-type]
         for seq in range(1, 41):
             store.write(seq, "primary")
