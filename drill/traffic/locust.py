@@ -151,8 +151,8 @@ class Reorder:
         # the next sort when the buffer has grown by the window it holds (or a batch): each sort
         # is then paid for by as many new records as it handles, at any request rate (a sort every
         # batch re-sorted the whole window each time: in bench/report.py, 10,000,000 requests at
-        # 17,000 req/s took 72-123 s with this and the NamedTuples below; 44.6 s now). It holds up
-        # to two windows: 286 MiB peak there, against 217 MiB
+        # 17,000 req/s took 72-123 s with that and held NamedTuples, see fields() above; 44.6 s
+        # now). It holds up to two windows: 286 MiB peak there, against 217 MiB
         self._next = len(buf) + max(self.BATCH, len(buf))
         return out
 
