@@ -128,6 +128,9 @@ class MariaDB:
             self.proc.wait(timeout=5)
 
 
+DUMP_STATEMENT_BYTES = 16384  # the rebuild's INSERT statements (mysqldump's default: 1 MB)
+
+
 @dataclass
 class RdsPair:
     """Primary + replica servers, the replication link between them, and their users."""
@@ -313,10 +316,9 @@ class RdsPair:
         Data is copied with a consistent dump at the source's GTID position, the way RDS
         builds a new replica from a snapshot; then replication runs from that position.
         """
-        src, dst = self.servers[source_role], self.servers[replica_role]
+        dst = self.servers[replica_role]
         self.start_server(source_role)
         self.start_server(replica_role)
-        dump = find_binary("mariadb-dump") or find_binary("mysqldump") or "mysqldump"
         client = find_binary("mariadb") or find_binary("mysql") or "mysql"
         env = dict(os.environ, MYSQL_PWD=self.admin_password)
         with dst.connect(self.admin_user, self.admin_password) as conn, conn.cursor() as cur:
@@ -324,18 +326,12 @@ class RdsPair:
             cur.execute("RESET SLAVE ALL")
             cur.execute("SET GLOBAL read_only=0")
             cur.execute(f"DROP DATABASE IF EXISTS `{self.database}`")
-        dumped = subprocess.run(
-            [dump, f"--host={src.host}", f"--port={src.port}", f"--user={self.admin_user}",
-             "--single-transaction", "--gtid", "--master-data=2", "--databases", self.database],
-            capture_output=True, env=env, timeout=120,
-        )
-        if dumped.returncode != 0:
-            raise RuntimeError("dump failed: " + dumped.stderr.decode(errors="replace")[-300:])
-        found = re.search(rb"gtid_slave_pos\s*=\s*'([^']*)'", dumped.stdout)
+        dumped = self.dump(source_role)
+        found = re.search(rb"gtid_slave_pos\s*=\s*'([^']*)'", dumped)
         gtid = found.group(1).decode() if found else ""
         loaded = subprocess.run(
             [client, f"--host={dst.host}", f"--port={dst.port}", f"--user={self.admin_user}"],
-            input=b"SET sql_log_bin=0;\n" + dumped.stdout,
+            input=b"SET sql_log_bin=0;\n" + dumped,
             capture_output=True, env=env, timeout=120,
         )
         if loaded.returncode != 0:
@@ -343,6 +339,24 @@ class RdsPair:
         with dst.connect(self.admin_user, self.admin_password) as conn, conn.cursor() as cur:
             cur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
         self._configure_replica(replica_role, source_role)
+
+    def dump(self, source_role: str) -> bytes:
+        """A consistent dump of the database at the source's GTID position, in INSERT statements
+        of at most 16 KB (``DUMP_STATEMENT_BYTES``): the server that loads a statement parses it
+        whole, and glibc keeps what one of the default 1 MB statements took (the DR server grew
+        6.6 MB loading a soak's 480 KB dump in two statements, 2.1 MB in 30: bench/soak.py saw the
+        steps at each rebuild)."""
+        src = self.servers[source_role]
+        dump = find_binary("mariadb-dump") or find_binary("mysqldump") or "mysqldump"
+        dumped = subprocess.run(
+            [dump, f"--host={src.host}", f"--port={src.port}", f"--user={self.admin_user}",
+             "--single-transaction", "--gtid", "--master-data=2", f"--net-buffer-length={DUMP_STATEMENT_BYTES}",
+             "--databases", self.database],
+            capture_output=True, env=dict(os.environ, MYSQL_PWD=self.admin_password), timeout=120,
+        )
+        if dumped.returncode != 0:
+            raise RuntimeError("dump failed: " + dumped.stderr.decode(errors="replace")[-300:])
+        return dumped.stdout
 
     def close(self) -> None:
         if self.link is not None:
