@@ -116,7 +116,7 @@ def generate(args: argparse.Namespace, root: Path) -> tuple[Drill, dict[str, Any
             feature="bench", feature_file="features/quarterly/failover.feature", tags=["quarterly", "checklist_2"])
     j.write("load_started", durable=True, at=t0 - 1, pids=[child.pid])
     j.write("traffic_started", at=t0, users=cfg.load.users, user_rps=cfg.load.user_rps, workers=0,
-            external_workers=0, canary_rate_per_s=args.canaries / args.seconds / 3, stores=list(DELAYS))
+            external_workers=0, canary_rates_per_s={s: args.canaries / args.seconds / 3 for s in DELAYS})
     region_of = lambda role: cfg.side(role).region  # noqa: E731
     writers = {s: CanaryWriter(s, args.canaries / args.seconds / 3, j, lambda seq, role: None,
                                classify_mysql if s == "rds" else classify_aws, "primary", region_of) for s in DELAYS}

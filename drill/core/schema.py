@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from drill.core.redact import MIN_FREE_TEXT
 from drill.core.settings import (
+    RESOLUTION,
     AwsTargetConf,
     Endpoints,
     History,
@@ -257,6 +258,13 @@ class Config(Model):
         if self.load.mode == "kubernetes" and k8s is not None and k8s.cluster != self.eks.dr.cluster:
             raise ValueError(f"load.kubernetes.cluster {k8s.cluster!r}: the load workers run in the DR cluster "
                              f"({self.eks.dr.cluster}); the primary's goes down with the drill's outage")
+        for store, budget in self.budgets.rpo_s.items():  # a verdict that can fail: writes finer than the budget
+            rate = self.measure.canary_rate(store)
+            if store != "cognito" and budget > 0 and rate * budget < RESOLUTION:
+                raise ValueError(f"measure: the {store} canaries write {rate:g} a second, {rate * budget:g} in its RPO "
+                                 f"budget of {budget:g} s: at least {RESOLUTION} are needed to tell a loss within the "
+                                 f"budget from one over it (measure.canary_rates_per_s.{store} >= "
+                                 f"{RESOLUTION / budget:g})")
         hosts_all = {h for a in self.albs for h in a.serves}
         for req in self.load.requests:
             if req.host not in hosts_all:

@@ -4,7 +4,7 @@ the targets' own settings, the drill lock and report history. Part of ``Config``
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,13 +13,23 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+CanaryRate = Annotated[float, Field(gt=0, le=1000)]
+RESOLUTION = 10  # a store's canaries write at least this many times in its RPO budget (schema.py checks it)
+
+
 class Measure(Model):
-    canary_rate_per_s: float = Field(gt=0, le=1000)
+    canary_rate_per_s: CanaryRate  # each store's canary writes a second ...
+    # ... unless set here for a store: a budget of minutes needs far fewer writes than one of a
+    # second, and every write is held in both regions' copies until the drill removes it
+    canary_rates_per_s: dict[Literal["rds", "dynamodb", "s3"], CanaryRate] = {}
     success_window_s: float = Field(gt=0)
     success_ratio: float = Field(gt=0, le=1)
     probe_interval_s: float = Field(gt=0)
     action_deadline_s: float = Field(gt=0)
     metric_period_s: int = Field(60, ge=1)  # the period CloudWatch metrics are read at (RDS: 60 s on AWS)
+
+    def canary_rate(self, store: str) -> float:
+        return self.canary_rates_per_s.get(store, self.canary_rate_per_s)  # type: ignore[call-overload]
 
 
 class Stop(Model):

@@ -21,9 +21,9 @@ class Traffic:
     def __init__(self, drill: Drill, role: str = "primary"):
         self.drill = drill
         self.stores: dict[str, Store] = stores(drill.target, drill.drill_id)
-        rate = drill.cfg.measure.canary_rate_per_s
+        rate = drill.cfg.measure.canary_rate
         region_of = lambda r: drill.cfg.side(r).region  # noqa: E731
-        self.writers = {name: CanaryWriter(name, rate, drill.journal, store.write,
+        self.writers = {name: CanaryWriter(name, rate(name), drill.journal, store.write,
                                            classify_mysql if name == "rds" else classify_aws, role, region_of)
                         for name, store in self.stores.items()}
         self.load: LoadRunner | None = None
@@ -133,8 +133,8 @@ def start_traffic(drill: Drill) -> Traffic:
     traffic.start_canaries()
     lc = drill.cfg.load
     drill.journal.write("traffic_started", users=lc.users, user_rps=lc.user_rps, workers=lc.workers,
-                        external_workers=lc.external_workers, canary_rate_per_s=drill.cfg.measure.canary_rate_per_s,
-                        stores=list(traffic.writers))
+                        external_workers=lc.external_workers,
+                        canary_rates_per_s={name: w.rate for name, w in traffic.writers.items()})
     took = wait_replicated(drill, traffic)
     drill.replication_s = took
     drill.journal.write("canaries_replicated", after_s=round(took, 3))

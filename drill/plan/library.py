@@ -59,17 +59,17 @@ def traffic(c: Ctx) -> list[Call]:
 
 def canaries(c: Ctx) -> list[Call]:
     """The canary writers in each store of both regions, their reads and their removal at the end."""
-    rate = c.cfg.measure.canary_rate_per_s
+    rate = c.cfg.measure.canary_rate
     out = [other("mysql", c.cfg.rds.database, "CREATE TABLE IF NOT EXISTS / INSERT canary rows",
                  [c.db("primary"), c.db("dr")], True,
-                 f"{rate}/s on the writer (the DR instance once promoted), removed at the end")] + _login(c)
+                 f"{rate('rds'):g}/s on the writer (the DR instance once promoted), removed at the end")] + _login(c)
     for role in ("primary", "dr"):
         r = c.region(role)
         out += [aws("rds", "DescribeDBInstances", r, c.db(role), note="endpoint"),
-                aws("dynamodb", "PutItem", r, c.tables(role), True, f"canary items, {rate}/s"),
+                aws("dynamodb", "PutItem", r, c.tables(role), True, f"canary items, {rate('dynamodb'):g}/s"),
                 aws("dynamodb", "Query", r, c.tables(role)), aws("dynamodb", "Scan", r, c.tables(role)),
                 aws("dynamodb", "BatchWriteItem", r, c.tables(role), True, "canary cleanup: deletes, 25 a call"),
-                aws("s3", "PutObject", r, c.drill_objects(role, CANARY_PREFIX), True, f"canary objects, {rate}/s"),
+                aws("s3", "PutObject", r, c.drill_objects(role, CANARY_PREFIX), True, f"canary objects, {rate('s3'):g}/s"),
                 aws("s3", "ListObjectsV2", r, c.buckets(role)),
                 aws("s3", "ListObjectVersions", r, c.buckets(role), note="canary cleanup: every version"),
                 aws("s3", "DeleteObjects", r, c.drill_objects(role, CANARY_PREFIX), True,

@@ -26,6 +26,7 @@ class CanaryWriter:
     def __init__(self, store: str, rate: float, journal: Journal | None, do_write: Callable[[int, str], None],
                  classify: Callable[[BaseException], str], role: str, region_of: Callable[[str], str]):
         self.store = store
+        self.rate = rate
         self.interval = 1.0 / rate
         self.journal = journal
         self.do_write = do_write

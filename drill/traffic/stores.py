@@ -162,7 +162,7 @@ class DynamoStore(_Store):
         from drill.core.aws import dynamodb_delete_keys
 
         ddb = self.target.client("dynamodb", self.target.cfg.side(role).region)
-        rate = max(1.0, self.target.cfg.measure.canary_rate_per_s / len(self.tables))  # the rate they were written at
+        rate = max(1.0, self.target.cfg.measure.canary_rate(self.name) / len(self.tables))  # the rate they were written at
         deleted: set[int] = set()
         failure: Exception | None = None
         for table in self.tables:

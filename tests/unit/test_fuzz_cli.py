@@ -117,6 +117,10 @@ def test_malformed_config(mut: tuple[str, bool, bool], no_profile: bool, capsys:
     (lambda d: d["measure"].__setitem__("canary_rate_per_s", "abc"), "measure.canary_rate_per_s"),
     (lambda d: d["workloads"][2].__setitem__("zz_extra", 1), "workloads[2].zz_extra: unknown key"),
     (lambda d: d["budgets"].__setitem__("rto_s", GARBAGE), "budgets.rto_s"),
+    # canaries too sparse for the budget: a loss within it could not be told from one over it
+    (lambda d: d["measure"]["canary_rates_per_s"].__setitem__("dynamodb", 2), "canary_rates_per_s.dynamodb >= 10"),
+    (lambda d: d["measure"].__setitem__("canary_rate_per_s", 1), "canary_rates_per_s.rds >= 2"),
+    (lambda d: d["measure"]["canary_rates_per_s"].__setitem__("dynamo", 10), "canary_rates_per_s.dynamo"),
 ])
 def test_certainly_invalid_config_names_the_problem(mutate: Any, words: str, capsys: pytest.CaptureFixture[str],
                                                     tmp_path: Path) -> None:

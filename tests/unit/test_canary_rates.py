@@ -1,0 +1,36 @@
+"""Each store's canaries write at the store's own configured rate (a 15-minute budget needs far
+fewer writes than a 1-second one, and every write is held in both regions until the cleanup), the
+plan says so, and the cleanup paces itself on the rate the store's canaries wrote at."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from drill.core.config import load_config
+from drill.engine.traffic import Traffic
+from drill.plan.library import Ctx, canaries
+
+
+def _traffic(overrides: list[str] | None = None) -> Traffic:
+    cfg = load_config(None, "sandbox", overrides).config
+    drill: Any = SimpleNamespace(cfg=cfg, target=SimpleNamespace(cfg=cfg), drill_id="d1", journal=None)
+    return Traffic(drill)
+
+
+def test_each_store_writes_at_its_own_rate() -> None:
+    writers = _traffic().writers
+    assert {name: w.rate for name, w in writers.items()} == {"rds": 20.0, "dynamodb": 10.0, "s3": 1.0}
+    assert writers["s3"].interval == 1.0 and writers["dynamodb"].interval == 0.1
+
+
+def test_the_default_rate_applies_to_a_store_not_set_apart() -> None:
+    writers = _traffic(["measure.canary_rate_per_s=40", "measure.canary_rates_per_s={s3: 2}"]).writers
+    assert {name: w.rate for name, w in writers.items()} == {"rds": 40.0, "dynamodb": 40.0, "s3": 2.0}
+
+
+def test_the_plan_states_each_store_rate() -> None:
+    cfg = load_config(None, "sandbox").config
+    notes = {c.operation: c.note for c in canaries(Ctx(cfg, "123456789012")) if c.mutating}
+    assert "10/s" in notes["PutItem"] and "1/s" in notes["PutObject"]
+    assert "20/s" in notes["CREATE TABLE IF NOT EXISTS / INSERT canary rows"]
