@@ -37,6 +37,10 @@ def test_a_rebuilt_replica_holds_the_source_data_sent_in_small_statements(pair: 
         cur.executemany("INSERT INTO projects (name, owner, region, created_at) VALUES (%s, %s, %s, NOW(6))",
                         [(f"project {i} " + "x" * 60, f"owner{i % 50}", "ap-northeast-2") for i in range(ROWS)])
         conn.commit()
+    deadline = time.monotonic() + 30
+    while _rows(pair, "dr") != ROWS and time.monotonic() < deadline:  # replicated before the promotion
+        time.sleep(0.1)
+    assert _rows(pair, "dr") == ROWS
     dump = pair.dump("primary")
     inserts = [line for line in dump.splitlines() if line.startswith(b"INSERT INTO")]
     assert len(inserts) > 1  # the default sends these rows (about 500 KB) in one statement

@@ -8,6 +8,7 @@ maps "primary" / "dr" to the names of that side.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -264,7 +265,7 @@ class Config(Model):
                 raise ValueError(f"measure: the {store} canaries write {rate:g} a second, {rate * budget:g} in its RPO "
                                  f"budget of {budget:g} s: at least {RESOLUTION} are needed to tell a loss within the "
                                  f"budget from one over it (measure.canary_rates_per_s.{store} >= "
-                                 f"{RESOLUTION / budget:g})")
+                                 f"{math.ceil(RESOLUTION / budget * 1000) / 1000:g})")
         hosts_all = {h for a in self.albs for h in a.serves}
         for req in self.load.requests:
             if req.host not in hosts_all:

@@ -80,12 +80,14 @@ class MariaDB:
             # caches sized to the twin's data, not MariaDB's defaults (128 MB each for Aria's page
             # cache, used by the system tables and implicit temporary tables, and MyISAM's key
             # buffer; 16 MB of InnoDB log buffer): their pages become resident as they are first
-            # used. This halved the server's resident size (117 -> 62 MB in bench/soak.py); the
-            # steps at each rebuild were the dump's 1 MB statements (reseed)
+            # used. This halved the server's resident size (117 -> 62 MB in bench/soak.py). Of its
+            # steps through a drill, those at each rebuild were the dump's 1 MB statements (reseed);
+            # the others (when connections come and go: docs/design-notes.md) are not attributed
             "--aria-pagecache-buffer-size=8M", "--key-buffer-size=8M", "--innodb-log-buffer-size=2M",
-            # no idle threads kept for later connections: the default cache (11 here) filled as the
-            # drill's checks connected and went, and a soak counted them as the server's threads
-            # growing (17 -> 30); a thread costs tens of microseconds to start, once a connection
+            # no idle threads kept for later connections: the default cache (11 here, bounded: not
+            # a leak) filled as the drill's checks connected and went, and a soak counted them as
+            # the server's threads growing (17 -> 30); a thread costs tens of microseconds to
+            # start, once a connection
             "--thread-cache-size=0",
         ]
         # glibc gives each of mariadbd's threads an arena of its own (up to 8 a core) and keeps what

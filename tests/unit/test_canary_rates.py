@@ -1,6 +1,6 @@
 """Each store's canaries write at the store's own configured rate (a 15-minute budget needs far
 fewer writes than a 1-second one, and every write is held in both regions until the cleanup), the
-plan says so, and the cleanup paces itself on the rate the store's canaries wrote at."""
+plan says so (the DynamoDB cleanup's pace on the store's rate: test_dynamodb_cleanup.py)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,9 @@ def test_the_plan_states_each_store_rate() -> None:
     notes = {c.operation: c.note for c in canaries(Ctx(cfg, "123456789012")) if c.mutating}
     assert "10/s" in notes["PutItem"] and "1/s" in notes["PutObject"]
     assert "20/s" in notes["CREATE TABLE IF NOT EXISTS / INSERT canary rows"]
+
+
+def test_a_budget_of_zero_or_cognito_needs_no_resolution() -> None:
+    """A zero budget fails any loss whatever the rate; Cognito has no canaries."""
+    cfg = load_config(None, "sandbox", ["budgets.rpo_s.dynamodb=0", "budgets.rpo_s.cognito=0.01"]).config
+    assert cfg.budgets.rpo_s["dynamodb"] == 0 and cfg.budgets.rpo_s["cognito"] == 0.01

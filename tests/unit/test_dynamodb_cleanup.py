@@ -210,9 +210,21 @@ def test_the_store_removes_its_canaries_from_every_table_of_the_policy(monkeypat
         for seq in range(1, 61):
             store.write(seq, "primary")
         assert store.surviving("primary") == set(range(1, 61))
+        import drill.core.aws
+
+        paced: list[float] = []
+        real = drill.core.aws.dynamodb_delete_keys
+
+        def recording(*args: Any, **kwargs: Any) -> Any:
+            paced.append(kwargs["min_rate"])
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(drill.core.aws, "dynamodb_delete_keys", recording)
         assert store.delete_all("primary") == set(range(1, 61))
         assert store.surviving("primary") == set()
         assert all(client.scan(TableName=t.name)["Count"] == 1 for t in tables)  # the application's item stays
+        # its cap paced on the rate the store's canaries wrote each table at (10/s over the tables)
+        assert paced == [cfg.measure.canary_rate("dynamodb") / len(tables)] * len(tables) == [5.0] * len(tables)
 
 
 def test_a_cleanup_after_the_tables_order_changed_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
