@@ -7,6 +7,7 @@ A FIS pause of a bucket holds its objects (source: the bucket name) until resume
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,18 @@ from typing import Any
 
 from drill.core.aws import s3_etags
 from sandbox.replication.worker import Worker
+
+
+def started_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
+    """A thread pool with all its threads running from the start: a ThreadPoolExecutor starts them
+    as work first overlaps, so the twin's thread count stepped up late in a drill (at a burst of
+    copies) and a soak read the step as growth."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=prefix)
+    gate = threading.Barrier(workers + 1)
+    for _ in range(workers):  # each task holds its thread until all are running
+        pool.submit(gate.wait, 10.0)
+    gate.wait(10.0)
+    return pool
 
 
 class S3Replicator(Worker):
@@ -25,7 +38,7 @@ class S3Replicator(Worker):
         self._rules: dict[str, str | None] = {}
         self._last_rules = 0.0
         self._replicating: set[tuple[str, str]] = set()
-        self._pool = ThreadPoolExecutor(8, thread_name_prefix="crr")
+        self._pool = started_pool(8, "crr")
 
     def load_rules(self) -> None:
         for bucket, region in self.buckets.items():
