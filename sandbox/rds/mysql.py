@@ -348,9 +348,9 @@ class RdsPair:
     def dump(self, source_role: str) -> bytes:
         """A consistent dump of the database at the source's GTID position, in INSERT statements
         of at most 16 KB (``DUMP_STATEMENT_BYTES``): the server that loads a statement parses it
-        whole, and glibc keeps what one of the default 1 MB statements took (the DR server grew
-        6.6 MB loading a soak's 480 KB dump in two statements, 2.1 MB in 30: bench/soak.py saw the
-        steps at each rebuild)."""
+        whole, and keeps much of what one of the default 1 MB statements took (a scratch server
+        grew 6.6 MB loading a soak's 480 KB dump in two statements, 2.1 MB in 30: bench/soak.py
+        saw steps of 5-8 MB at each rebuild, 1-2.5 MB since)."""
         src = self.servers[source_role]
         dump = find_binary("mariadb-dump") or find_binary("mysqldump") or "mysqldump"
         dumped = subprocess.run(

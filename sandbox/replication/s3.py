@@ -25,7 +25,11 @@ def started_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
     gate = threading.Barrier(workers + 1)
     for _ in range(workers):  # each task holds its thread until all are running
         pool.submit(gate.wait, 10.0)
-    gate.wait(10.0)
+    try:
+        gate.wait(10.0)
+    except threading.BrokenBarrierError:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise RuntimeError(f"the {prefix} pool's {workers} threads did not all start within 10 s") from None
     return pool
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from sandbox.replication.s3 import started_pool
+from sandbox.replication.s3 import S3Replicator, started_pool
 
 
 def _crr_threads() -> int:
@@ -22,3 +22,11 @@ def test_every_thread_runs_before_any_work_and_no_more_after_a_burst() -> None:
     finally:
         pool.shutdown(wait=True)
     assert _crr_threads() == 0
+
+
+def test_the_replicator_copies_with_such_a_pool() -> None:
+    repl = S3Replicator(lambda service, region: None, {}, 0.0, 1.0)
+    try:
+        assert sum(1 for t in threading.enumerate() if t.name.startswith("crr_")) == 8
+    finally:
+        repl.stop()
