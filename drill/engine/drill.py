@@ -89,6 +89,10 @@ class Drill:
         self.cognito: Any = None  # checks.cognito.CognitoCheck once a test user exists
         self.marks: dict[str, float] = {}
         self.replication_s: float | None = None  # how long a canary write took to show in DR (observed)
+        # the last canary sequence number any scenario of this run used: the next one's writers go
+        # on from it, so a row an earlier scenario left behind (its delete still in flight) is never
+        # taken for one of its own
+        self.canary_seq = 0
         self.results = Results()
         self.current_phase = "starting"
         self.phase_started: float | None = None  # monotonic, for the live view

@@ -24,7 +24,8 @@ class Traffic:
         rate = drill.cfg.measure.canary_rate
         region_of = lambda r: drill.cfg.side(r).region  # noqa: E731
         self.writers = {name: CanaryWriter(name, rate(name), drill.journal, store.write,
-                                           classify_mysql if name == "rds" else classify_aws, role, region_of)
+                                           classify_mysql if name == "rds" else classify_aws, role, region_of,
+                                           first_seq=drill.canary_seq + 1)
                         for name, store in self.stores.items()}
         self.load: LoadRunner | None = None
         self.workers: dict[str, Any] = {}  # the workers' Deployment as far as it was made (load.mode kubernetes)
@@ -64,6 +65,7 @@ class Traffic:
     def stop_canaries(self) -> None:
         for w in self.writers.values():
             w.stop()
+        self.drill.canary_seq = max([self.drill.canary_seq] + [w.last_seq for w in self.writers.values()])
 
     def stop(self) -> None:
         running = any(w.running for w in self.writers.values()) or (self.load is not None and self.load.running)
@@ -109,8 +111,9 @@ def wait_replicated(drill: Drill, traffic: Traffic) -> float:
     pending = set(traffic.stores)
 
     def replicated() -> bool:
-        for name in list(pending):
-            if traffic.stores[name].surviving("dr"):
+        for name in list(pending):  # a write of this traffic (not a row an earlier scenario left)
+            first = traffic.writers[name].first_seq
+            if any(seq >= first for seq in traffic.stores[name].surviving("dr")):
                 pending.discard(name)
         return not pending
 

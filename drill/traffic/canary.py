@@ -24,7 +24,8 @@ class CanaryWriter:
     """One store's writer thread. ``do_write(seq, role)`` raises to report failure."""
 
     def __init__(self, store: str, rate: float, journal: Journal | None, do_write: Callable[[int, str], None],
-                 classify: Callable[[BaseException], str], role: str, region_of: Callable[[str], str]):
+                 classify: Callable[[BaseException], str], role: str, region_of: Callable[[str], str],
+                 first_seq: int = 1):
         self.store = store
         self.rate = rate
         self.interval = 1.0 / rate
@@ -34,7 +35,8 @@ class CanaryWriter:
         self.role = role
         self.region_of = region_of
         self.writes = WriteLog(store)  # every write, for the RPO (compact: a drill of hours)
-        self._seq = 0
+        self.first_seq = first_seq
+        self._seq = first_seq - 1
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"canary-{store}", daemon=True)
@@ -47,6 +49,10 @@ class CanaryWriter:
         self._stop.set()
         if self.thread.is_alive():
             self.thread.join(timeout)
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
 
     @property
     def running(self) -> bool:
