@@ -21,21 +21,23 @@ if TYPE_CHECKING:
     from drill.engine.drill import Drill
 
 
-def cleanup(drill: Drill) -> dict[str, Any]:
+def cleanup(drill: Drill, replica_follows: bool = True) -> dict[str, Any]:
     """Remove the drill's canary data in both regions, and its test user from both pools.
 
     A copy still in flight when its original is deleted arrives afterwards where a store's
     replication does not carry deletes (S3): the copies missing on the other side at the time are
     waited for (twice as long as replication was seen to take in this drill, plus a second; not
     seen: up to the action deadline) and removed too; any that did not arrive are journaled. Where
-    the replica takes its writer's deletes (RDS), the delete is waited for in the replica."""
+    the replica takes its writer's deletes (RDS) and ``replica_follows`` (the DR instance is a
+    replica again: not when the runbook's changes were left in place), the delete is waited for
+    in the replica, as long."""
     removed: dict[str, Any] = {}
     in_flight: dict[str, int] = {}
     for name, store in stores(drill.target, drill.drill_id).items():
         if store.ordered:  # a replica takes its writer's deletes
             deleted = _delete(store, "primary")
             removed[f"{name}:primary"] = _count(deleted)
-            left = _replica_took_delete(drill, store) if isinstance(deleted, set) else 0
+            left = _replica_took_delete(drill, store, deleted) if replica_follows and isinstance(deleted, set) else 0
             if left:
                 in_flight[name] = left
             continue
@@ -51,21 +53,24 @@ def cleanup(drill: Drill) -> dict[str, Any]:
     return removed
 
 
-def _replica_took_delete(drill: Drill, store: Any) -> int:
-    """Wait until the DR replica no longer holds the drill's rows (its writer's delete arrives a
-    replication delay later; up to the action deadline); how many it still holds. A later
-    scenario of the drill writes the same sequence numbers, and cuts replication first: a row
-    left behind would read as present there (a write that failed found present, or a lost one
-    found kept)."""
-    left: set[int] = set()
+def _replica_took_delete(drill: Drill, store: Any, deleted: set[int]) -> int:
+    """Wait until the DR replica no longer holds the rows its writer deleted (the delete arrives a
+    replication delay later: twice as long as replication was seen to take, plus 5 s; not seen:
+    up to the action deadline); how many it still holds. A later scenario cuts replication first:
+    a row still in flight then stayed in the DR copy for good (it once read as one of the next
+    scenario's writes, before the scenarios' sequence numbers were kept apart). A read that fails
+    is not taken for the rows gone."""
+    left = set(deleted)
+    seen = drill.replication_s
 
     def gone() -> bool:
         nonlocal left
-        left = _surviving(store, "dr")
+        left = deleted & set(store.surviving("dr"))  # raises: not yet known (wait_until goes on)
         return not left
 
     try:
-        wait_until(gone, drill.deadline, f"{store.name} deletes replicated to the DR copy", drill.interval)
+        wait_until(gone, drill.deadline if seen is None else min(2 * seen + 5, drill.deadline),
+                   f"{store.name} deletes replicated to the DR copy", drill.interval)
     except ActionFailed:
         pass
     return len(left)
@@ -136,7 +141,7 @@ def restore(drill: Drill) -> dict[str, Any]:
         detail["returned"] = remaining
         fail_back(drill, stabilize=False)
     drill.traffic = None
-    detail["removed"] = cleanup(drill)
+    detail["removed"] = cleanup(drill, replica_follows="left" not in detail)
     if "left" in detail:  # not steady by construction: the primary region does not serve yet
         detail["steady_state"] = {"ok": False, "problems": [f"runbook changes left: {'; '.join(detail['left'])}"]}
         ok = undo.ok and not left_running

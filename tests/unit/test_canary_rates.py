@@ -7,6 +7,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from drill.core.config import load_config
 from drill.engine.traffic import Traffic
 from drill.plan.library import Ctx, canaries
@@ -49,9 +51,30 @@ def test_a_later_scenario_writes_sequence_numbers_no_earlier_one_used() -> None:
     first = _traffic()
     drill = first.drill
     assert {w.last_seq + 1 for w in first.writers.values()} == {1}
-    for w in first.writers.values():  # the numbers each writer's thread took (S3 writes less often)
-        w._seq = 3 if w.store == "s3" else 5
+    taken = {"rds": 3, "dynamodb": 7, "s3": 5}  # the numbers each writer's thread took
+    for w in first.writers.values():
+        w._seq = taken[w.store]
     first.stop_canaries()
-    assert drill.canary_seq == 5
+    assert drill.canary_seq == 7
     second = Traffic(drill)
-    assert {w.last_seq + 1 for w in second.writers.values()} == {6}
+    assert {w.last_seq + 1 for w in second.writers.values()} == {8}
+
+
+def test_the_wait_for_replication_counts_only_this_traffic_writes() -> None:
+    """Rows an earlier scenario left in the DR copy do not show that this traffic replicates."""
+    from drill.core.errors import ActionFailed
+    from drill.engine.traffic import wait_replicated
+
+    class Copy:
+        def __init__(self, rows: set[int]):
+            self.rows = rows
+
+        def surviving(self, role: str) -> set[int]:
+            return self.rows
+
+    drill: Any = SimpleNamespace(cfg=SimpleNamespace(measure=SimpleNamespace(action_deadline_s=0.2)), interval=0.01)
+    traffic: Any = SimpleNamespace(stores={"rds": Copy({1, 2, 3})}, writers={"rds": SimpleNamespace(first_seq=4)})
+    with pytest.raises(ActionFailed, match="replication is not delivering"):
+        wait_replicated(drill, traffic)
+    traffic.stores["rds"].rows.add(4)
+    wait_replicated(drill, traffic)

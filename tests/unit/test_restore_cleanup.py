@@ -1,8 +1,8 @@
 """The restore's cleanup waits until the DR replica has taken its writer's delete of the canary
-rows: the next scenario of the drill writes the same sequence numbers and cuts replication first,
-so a row still in flight stayed in the DR copy and read as present there (the aws-path rehearsal's
-failback found 32 writes "reported failed, present" once the cleanup of the other stores got
-faster than the twin's 1.5 s replication delay)."""
+rows: the next scenario cuts replication first, so a delete still in flight left the rows in the
+DR copy for good (in the aws-path rehearsal, once the other stores' cleanup got faster than the
+twin's 1.5 s replication delay, the failback scenario then found 32 of its writes "reported
+failed, present": since then each scenario also writes numbers of its own, test_canary_rates.py)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from drill.engine import restore
 
 
 class Replicated:
-    """A writer and its replica: the writer's delete reaches the replica after ``arrives`` reads."""
+    """A writer and its replica: the writer's delete reaches the replica after ``arrives`` reads of
+    it; the first ``failing`` reads fail (a region that does not answer for a moment)."""
 
     name, ordered, deletes_replicate = "rds", True, True
 
-    def __init__(self, arrives: int | None):
-        self.rows = {"primary": {1, 2, 3}, "dr": {1, 2, 3}}
-        self.arrives, self.reads = arrives, 0
+    def __init__(self, arrives: int | None, failing: int = 0, dr_only: frozenset[int] = frozenset()):
+        self.rows = {"primary": {1, 2, 3}, "dr": {1, 2, 3} | dr_only}
+        self.arrives, self.failing, self.reads = arrives, failing, 0
 
     def delete_all(self, role: str) -> set[int]:
         if role != "primary":
@@ -30,9 +31,12 @@ class Replicated:
         return gone
 
     def surviving(self, role: str) -> set[int]:
-        self.reads += role == "dr"
-        if self.arrives is not None and self.reads >= self.arrives:
-            self.rows["dr"] = set()
+        if role == "dr":
+            self.reads += 1
+            if self.reads <= self.failing:
+                raise ConnectionError("the DR region does not answer")
+            if self.arrives is not None and self.reads >= self.arrives:
+                self.rows["dr"] -= {1, 2, 3}
         return set(self.rows[role])
 
 
@@ -58,8 +62,29 @@ def test_the_cleanup_returns_once_the_replica_took_the_delete(monkeypatch: pytes
     assert "canaries_in_flight" not in dict(drill.journal.events)
 
 
+def test_a_failed_read_of_the_replica_is_not_taken_for_the_rows_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Replicated(arrives=5, failing=2)
+    restore.cleanup(_drill(store, monkeypatch))
+    assert store.rows["dr"] == set() and store.reads == 5
+
+
+def test_only_the_rows_the_writer_deleted_are_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Replicated(arrives=5, dr_only=frozenset({99}))  # a row only the DR copy ever had
+    drill = _drill(store, monkeypatch)
+    restore.cleanup(drill)
+    assert store.reads == 5 and "canaries_in_flight" not in dict(drill.journal.events)
+
+
 def test_rows_the_replica_never_lost_are_journaled(monkeypatch: pytest.MonkeyPatch) -> None:
     store = Replicated(arrives=None)  # replication stopped: the delete never arrives
     drill = _drill(store, monkeypatch)
     restore.cleanup(drill)
     assert dict(drill.journal.events)["canaries_in_flight"] == {"left": {"rds": 3}}
+
+
+def test_no_wait_when_the_dr_instance_is_no_replica(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A halted drill leaves the runbook's changes in place (DR the writer): nothing will arrive."""
+    store = Replicated(arrives=None)
+    drill = _drill(store, monkeypatch)
+    restore.cleanup(drill, replica_follows=False)
+    assert store.reads == 0 and "canaries_in_flight" not in dict(drill.journal.events)
