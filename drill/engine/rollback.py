@@ -110,7 +110,11 @@ def rollback_drill(loaded: LoadedConfig, drill_dir: Path, confirm: str | None,
         load_left = _kill_load(events, drill)
         undo = undo_all(target, drill.journal, pending, by="drill rollback")
         result["undone"], result["failed"] = undo.undone, undo.failed + load_left
-        cleanup(drill, replica_follows=not runbook_state(target).dr_writer)
+        try:
+            follows = not runbook_state(target).dr_writer  # the DR instance a replica: it takes the deletes
+        except Exception:  # not known: remove what can be, without waiting on the replica
+            follows = False
+        cleanup(drill, replica_follows=follows)
         state = wait_steady(drill, drill.deadline)
         result["remaining"] = runbook_state(target).remaining()
         result["steady"] = {"ok": state.ok, "problems": state.problems}
