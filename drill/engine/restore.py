@@ -30,7 +30,7 @@ def cleanup(drill: Drill, replica_follows: bool = True) -> dict[str, Any]:
     seen: up to the action deadline) and removed too; any that did not arrive are journaled. Where
     the replica takes its writer's deletes (RDS) and ``replica_follows`` (the DR instance is a
     replica again: not when the runbook's changes were left in place), the delete is waited for
-    in the replica, as long."""
+    in the replica (``_replica_took_delete``)."""
     removed: dict[str, Any] = {}
     in_flight: dict[str, int] = {}
     for name, store in stores(drill.target, drill.drill_id).items():
@@ -55,13 +55,16 @@ def cleanup(drill: Drill, replica_follows: bool = True) -> dict[str, Any]:
 
 def _replica_took_delete(drill: Drill, store: Any, deleted: set[int]) -> int:
     """Wait until the DR replica no longer holds the rows its writer deleted (the delete arrives a
-    replication delay later: twice as long as replication was seen to take, plus 5 s; not seen:
-    up to the action deadline); how many it still holds. A later scenario cuts replication first:
+    replication delay later: twice as long as replication was seen to take plus 5 s, at least the
+    replica lag the policy accepts; not seen: up to the action deadline); how many it still holds. A later scenario cuts replication first:
     a row still in flight then stayed in the DR copy for good (it once read as one of the next
     scenario's writes, before the scenarios' sequence numbers were kept apart). A read that fails
     is not taken for the rows gone."""
+    if not deleted:
+        return 0
     left = set(deleted)
     seen = drill.replication_s
+    bound = drill.deadline if seen is None else min(max(2 * seen + 5, drill.cfg.rds.lag_threshold_s), drill.deadline)
 
     def gone() -> bool:
         nonlocal left
@@ -69,8 +72,7 @@ def _replica_took_delete(drill: Drill, store: Any, deleted: set[int]) -> int:
         return not left
 
     try:
-        wait_until(gone, drill.deadline if seen is None else min(2 * seen + 5, drill.deadline),
-                   f"{store.name} deletes replicated to the DR copy", drill.interval)
+        wait_until(gone, bound, f"{store.name} deletes replicated to the DR copy", drill.interval)
     except ActionFailed:
         pass
     return len(left)

@@ -60,10 +60,13 @@ def test_a_later_scenario_writes_sequence_numbers_no_earlier_one_used() -> None:
     assert {w.last_seq + 1 for w in second.writers.values()} == {8}
 
 
-def test_the_wait_for_replication_counts_only_this_traffic_writes() -> None:
+def test_the_wait_for_replication_counts_only_this_traffic_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows an earlier scenario left in the DR copy do not show that this traffic replicates."""
     from drill.core.errors import ActionFailed
+    from drill.engine import traffic as engine_traffic
     from drill.engine.traffic import wait_replicated
+
+    monkeypatch.setattr(engine_traffic, "MIN_HISTORY_S", 0.0)
 
     class Copy:
         def __init__(self, rows: set[int]):

@@ -51,7 +51,7 @@ class Journal:
 def _drill(store: Replicated, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(restore, "stores", lambda target, drill_id: {"rds": store})
     return SimpleNamespace(target=None, drill_id="d1", deadline=1.0, interval=0.01, journal=Journal(),
-                           cognito=None, replication_s=None)
+                           cognito=None, replication_s=None, cfg=SimpleNamespace(rds=SimpleNamespace(lag_threshold_s=9.0)))
 
 
 def test_the_cleanup_returns_once_the_replica_took_the_delete(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,3 +88,34 @@ def test_no_wait_when_the_dr_instance_is_no_replica(monkeypatch: pytest.MonkeyPa
     drill = _drill(store, monkeypatch)
     restore.cleanup(drill, replica_follows=False)
     assert store.reads == 0 and "canaries_in_flight" not in dict(drill.journal.events)
+
+
+def test_nothing_deleted_nothing_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario without canaries: the replica is not read at all (an unreachable one would hold
+    every such scenario's restore for the whole bound)."""
+    store = Replicated(arrives=None)
+    store.rows["primary"] = set()
+    restore.cleanup(_drill(store, monkeypatch))
+    assert store.reads == 0
+
+
+@pytest.mark.parametrize(("seen", "deadline", "bound"), [
+    (None, 60.0, 60.0),  # replication never seen: the action deadline
+    (0.5, 60.0, 9.0),    # twice the replication seen plus 5 s (6 s), at least the lag the policy accepts (9 s)
+    (4.0, 60.0, 13.0),   # 2 x 4 + 5
+    (40.0, 60.0, 60.0),  # never past the action deadline
+])
+def test_the_wait_is_bounded(seen: float | None, deadline: float, bound: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drill.core.errors import ActionFailed
+
+    asked: list[float] = []
+
+    def wait_until(predicate: Any, deadline_s: float, what: str, interval_s: float = 0.1) -> float:
+        asked.append(deadline_s)
+        raise ActionFailed(what)
+
+    monkeypatch.setattr(restore, "wait_until", wait_until)
+    drill = _drill(Replicated(arrives=None), monkeypatch)
+    drill.replication_s, drill.deadline = seen, deadline
+    restore.cleanup(drill)
+    assert asked == [bound]
