@@ -54,17 +54,18 @@ def cleanup(drill: Drill, replica_follows: bool = True) -> dict[str, Any]:
 
 
 def _replica_took_delete(drill: Drill, store: Any, deleted: set[int]) -> int:
-    """Wait until the DR replica no longer holds the rows its writer deleted (the delete arrives a
-    replication delay later: twice as long as replication was seen to take plus 5 s, at least the
-    replica lag the policy accepts; not seen: up to the action deadline); how many it still holds. A later scenario cuts replication first:
-    a row still in flight then stayed in the DR copy for good (it once read as one of the next
-    scenario's writes, before the scenarios' sequence numbers were kept apart). A read that fails
-    is not taken for the rows gone."""
+    """Wait until the DR replica no longer holds the rows its writer deleted; how many it still
+    holds. The delete arrives a replication delay later: waited for twice as long as replication
+    was seen to take plus 5 s, at least the replica lag the policy accepts (replication not seen:
+    that lag), never past the action deadline. A later scenario cuts replication first: a row
+    still in flight then stays in the DR copy for good. This keeps the account clean; it is not
+    what keeps the verdicts right (each scenario writes sequence numbers of its own, so such a row
+    is never read as one of its writes). A read that fails is not taken for the rows gone."""
     if not deleted:
         return 0
     left = set(deleted)
     seen = drill.replication_s
-    bound = drill.deadline if seen is None else min(max(2 * seen + 5, drill.cfg.rds.lag_threshold_s), drill.deadline)
+    bound = min(max(0.0 if seen is None else 2 * seen + 5, drill.cfg.rds.lag_threshold_s), drill.deadline)
 
     def gone() -> bool:
         nonlocal left

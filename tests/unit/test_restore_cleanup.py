@@ -100,7 +100,7 @@ def test_nothing_deleted_nothing_waited_for(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize(("seen", "deadline", "bound"), [
-    (None, 60.0, 60.0),  # replication never seen: the action deadline
+    (None, 60.0, 9.0),   # replication never seen (not delivering?): the lag the policy accepts
     (0.5, 60.0, 9.0),    # twice the replication seen plus 5 s (6 s), at least the lag the policy accepts (9 s)
     (4.0, 60.0, 13.0),   # 2 x 4 + 5
     (40.0, 60.0, 60.0),  # never past the action deadline
